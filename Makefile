@@ -1,0 +1,54 @@
+# kubepulse build, test and benchmark entry points. `make test` is what CI runs
+# (through .ci/run); it builds the real components the test tiers need first.
+GO      ?= go
+BIN     ?= kubepulse
+PKG     := github.com/kubepulse/kubepulse
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REV     ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
+           -X github.com/prometheus/common/version.Revision=$(REV) \
+           -X github.com/prometheus/common/version.Branch=$(shell git rev-parse --abbrev-ref HEAD 2>/dev/null) \
+           -X github.com/prometheus/common/version.BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
+export KUBEPULSE_BIN ?= $(CURDIR)/.cache/bin
+
+.PHONY: all build test test-unit test-integration test-e2e bench lint generate tools fuzz clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+## test: lint, then every tier (unit, integration on a real apiserver, e2e on a real Prometheus).
+test: lint tools build
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+test-unit: 
+	$(GO) test -race -count=1 -short ./...
+
+test-integration: tools
+	$(GO) test -race -count=1 -timeout 20m ./test/integration/...
+
+test-e2e: tools build
+	$(GO) test -count=1 -timeout 20m ./test/e2e/...
+
+## bench: Go benchmarks plus side-by-side runs against peers; figures go to docs/benchmarks.md.
+bench: tools build
+	@set -e; for f in hack/bench/*.sh; do echo "== $$f"; bash $$f; done
+
+## fuzz: a short run of every fuzz target (go test -fuzz takes one target per run).
+fuzz:
+	bash hack/fuzz.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+generate:
+	$(GO) run . generate --output-dir examples/generated
+
+tools:
+	bash hack/tools.sh
+
+clean:
+	rm -f $(BIN)

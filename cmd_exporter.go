@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/kubepulse/kubepulse/collector"
+	_ "github.com/kubepulse/kubepulse/collector/all" // registers every collector
+	"github.com/kubepulse/kubepulse/internal/logging"
+)
+
+// exporterCommand declares `kubepulse exporter`: the web flags from
+// exporter-toolkit, and every collector's toggle and flags.
+func exporterCommand(app *kingpin.Application) runFunc {
+	cmd := app.Command("exporter", "Run the Prometheus exporter.")
+	webFlags := kingpinflag.AddFlags(cmd, ":9850")
+	metricsPath := cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+	maxRequests := cmd.Flag("web.max-requests", "Maximum number of parallel scrape requests. Use 0 to disable.").Default("40").Int()
+	collector.AddFlags(cmd)
+
+	return func(ctx context.Context, logger log.Logger) int {
+		return runExporter(ctx, logger, webFlags, *metricsPath, *maxRequests)
+	}
+}
+
+func runExporter(ctx context.Context, logger log.Logger, webFlags *web.FlagConfig, metricsPath string, maxRequests int) int {
+	level.Info(logger).Log("msg", "starting kubepulse exporter", "version", version.Info())
+	set, err := collector.Build(logger, nil)
+	if err != nil {
+		return logging.Fatal(logger, "cannot build collectors", err)
+	}
+	level.Info(logger).Log("msg", "enabled collectors", "collectors", strings.Join(set.Enabled(), ","))
+
+	base := prometheus.NewRegistry()
+	base.MustRegister(
+		versioncollector.NewCollector("kubepulse"),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := set.Start(ctx); err != nil {
+		return logging.Fatal(logger, "cannot start collectors", err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle(metricsPath, set.Handler(collector.HandlerOpts{Gatherer: base, MaxRequests: maxRequests, Logger: logger}))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("Healthy\n"))
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if ok, waiting := set.Ready(); !ok {
+			http.Error(w, "Not ready: waiting for "+strings.Join(waiting, ", "), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("Ready\n"))
+	})
+	if metricsPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        "kubepulse",
+			Description: "Are our workloads sized, scaled and alerting right?",
+			Version:     version.Info(),
+			Links: []web.LandingLinks{
+				{Address: metricsPath, Text: "Metrics"},
+				{Address: "/-/healthy", Text: "Health"},
+				{Address: "/-/ready", Text: "Readiness"},
+			},
+		})
+		if err != nil {
+			return logging.Fatal(logger, "cannot build landing page", err)
+		}
+		mux.Handle("/", landing)
+	}
+
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- web.ListenAndServe(srv, webFlags, logging.Slog(logger)) }()
+
+	code := 0
+	select {
+	case err := <-errc:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			code = logging.Fatal(logger, "web server failed", err)
+		}
+	case <-ctx.Done():
+		level.Info(logger).Log("msg", "shutting down")
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = srv.Shutdown(sctx)
+		scancel()
+	}
+	cancel()
+	if err := set.Stop(); err != nil {
+		level.Error(logger).Log("msg", "error stopping collectors", "err", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}

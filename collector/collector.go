@@ -1,0 +1,232 @@
+// Package collector is kubepulse's collector framework, modelled on
+// node_exporter: collectors register themselves at init with a
+// --collector.<name> toggle, and every scrape reports each collector's
+// duration and success. Collector implementations live in subpackages.
+package collector
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Collector sends client_golang metrics for one scrape. A returned error marks
+// the collector failed for this scrape (success 0); it never fails the scrape.
+type Collector interface {
+	Update(ch chan<- prometheus.Metric) error
+}
+
+// RawWriter is implemented by collectors that keep pre-rendered text
+// exposition (the kube-state-metrics idea): a scrape copies bytes instead of
+// building metric objects. Families written here must not also be sent by
+// Update, and each family must be written contiguously.
+type RawWriter interface {
+	WriteRaw(w io.Writer) error
+}
+
+// Starter is implemented by collectors that run in the background (informers,
+// tailers). Start must return promptly; work continues until ctx ends.
+type Starter interface {
+	Start(ctx context.Context) error
+}
+
+// Readier is implemented by collectors that need to sync before their output
+// is complete. /-/ready is true once every Readier is ready.
+type Readier interface {
+	Ready() bool
+}
+
+// Stopper is implemented by collectors with state to flush at shutdown
+// (for example the log positions file on SIGTERM).
+type Stopper interface {
+	Stop() error
+}
+
+// Flagger is what collectors need to declare flags: a kingpin application or
+// command clause.
+type Flagger interface {
+	Flag(name, help string) *kingpin.FlagClause
+}
+
+// Factory builds a collector after flags are parsed.
+type Factory func(logger log.Logger) (Collector, error)
+
+type registration struct {
+	name           string
+	defaultEnabled bool
+	factory        Factory
+	enabled        *bool
+}
+
+var (
+	regMu         sync.Mutex
+	registrations = map[string]*registration{}
+	flagFuncs     []func(Flagger)
+)
+
+// Register adds a collector. It is called from init in the collector's package.
+func Register(name string, defaultEnabled bool, factory Factory) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, ok := registrations[name]; ok {
+		panic(fmt.Sprintf("collector: %q registered twice", name))
+	}
+	registrations[name] = &registration{name: name, defaultEnabled: defaultEnabled, factory: factory}
+}
+
+// RegisterFlags adds flags that belong to a collector package (for example
+// --kubeconfig for the cluster collectors). They are bound when AddFlags runs.
+func RegisterFlags(f func(Flagger)) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	flagFuncs = append(flagFuncs, f)
+}
+
+// AddFlags binds the --collector.<name> toggles and every registered
+// collector flag to cmd.
+func AddFlags(cmd Flagger) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	for _, name := range sortedNames() {
+		r := registrations[name]
+		state := "disabled"
+		if r.defaultEnabled {
+			state = "enabled"
+		}
+		r.enabled = new(bool)
+		cmd.Flag("collector."+name, fmt.Sprintf("Enable the %s collector (default: %s).", name, state)).
+			Default(fmt.Sprint(r.defaultEnabled)).BoolVar(r.enabled)
+	}
+	for _, f := range flagFuncs {
+		f(cmd)
+	}
+}
+
+// Names returns the registered collector names, sorted.
+func Names() []string {
+	regMu.Lock()
+	defer regMu.Unlock()
+	return sortedNames()
+}
+
+func sortedNames() []string {
+	names := make([]string, 0, len(registrations))
+	for n := range registrations {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Build creates the collectors enabled by flags. If AddFlags was not called
+// (tests), only names listed in only are built, or the defaults when only is nil.
+func Build(logger log.Logger, only []string) (*Set, error) {
+	regMu.Lock()
+	regs := make([]*registration, 0, len(registrations))
+	for _, n := range sortedNames() {
+		regs = append(regs, registrations[n])
+	}
+	regMu.Unlock()
+
+	want := map[string]bool{}
+	for _, n := range only {
+		if _, ok := registrations[n]; !ok {
+			return nil, fmt.Errorf("unknown collector %q (known: %v)", n, Names())
+		}
+		want[n] = true
+	}
+	s := &Set{logger: logger}
+	for _, r := range regs {
+		on := r.defaultEnabled
+		switch {
+		case only != nil:
+			on = want[r.name]
+		case r.enabled != nil:
+			on = *r.enabled
+		}
+		if !on {
+			continue
+		}
+		c, err := r.factory(log.With(logger, "collector", r.name))
+		if err != nil {
+			return nil, fmt.Errorf("collector %s: %w", r.name, err)
+		}
+		s.collectors = append(s.collectors, named{name: r.name, c: c})
+	}
+	return s, nil
+}
+
+type named struct {
+	name string
+	c    Collector
+}
+
+// Set is the group of enabled collectors of one exporter.
+type Set struct {
+	logger     log.Logger
+	collectors []named
+}
+
+// NewSet builds a Set from explicit collectors; for tests and the demo.
+func NewSet(logger log.Logger, cs map[string]Collector) *Set {
+	s := &Set{logger: logger}
+	for n, c := range cs {
+		s.collectors = append(s.collectors, named{name: n, c: c})
+	}
+	sort.Slice(s.collectors, func(i, j int) bool { return s.collectors[i].name < s.collectors[j].name })
+	return s
+}
+
+// Enabled returns the names of the collectors in the set.
+func (s *Set) Enabled() []string {
+	out := make([]string, len(s.collectors))
+	for i, n := range s.collectors {
+		out[i] = n.name
+	}
+	return out
+}
+
+// Start starts every background collector.
+func (s *Set) Start(ctx context.Context) error {
+	for _, n := range s.collectors {
+		if st, ok := n.c.(Starter); ok {
+			if err := st.Start(ctx); err != nil {
+				return fmt.Errorf("collector %s: %w", n.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Stop flushes collectors that keep state; errors are joined.
+func (s *Set) Stop() error {
+	var errs []error
+	for _, n := range s.collectors {
+		if st, ok := n.c.(Stopper); ok {
+			if err := st.Stop(); err != nil {
+				errs = append(errs, fmt.Errorf("collector %s: %w", n.name, err))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%v", errs)
+	}
+	return nil
+}
+
+// Ready reports whether every collector that syncs has synced, and which have not.
+func (s *Set) Ready() (bool, []string) {
+	var waiting []string
+	for _, n := range s.collectors {
+		if r, ok := n.c.(Readier); ok && !r.Ready() {
+			waiting = append(waiting, n.name)
+		}
+	}
+	return len(waiting) == 0, waiting
+}

@@ -1,0 +1,264 @@
+package collector
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+var (
+	scrapeDuration = Define("exporter", "kubepulse_scrape_collector_duration_seconds",
+		"Duration of a collector scrape.", Gauge, "collector")
+	scrapeSuccess = Define("exporter", "kubepulse_scrape_collector_success",
+		"Whether a collector succeeded (1) or failed (0) in this scrape.", Gauge, "collector")
+	// Declared here so generate can check queries against it; the metric itself
+	// comes from client_golang's version collector registered by the exporter.
+	_ = Define("exporter", "kubepulse_build_info",
+		"A metric with a constant '1' value labeled by version, revision, branch, goversion, goos, goarch and tags.",
+		Gauge, "version", "revision", "branch", "goversion", "goos", "goarch", "tags")
+)
+
+// HandlerOpts configures the /metrics handler.
+type HandlerOpts struct {
+	// Gatherer provides metrics that live outside the collectors (process, Go
+	// runtime, build info). May be nil.
+	Gatherer prometheus.Gatherer
+	// MaxRequests bounds concurrent scrapes; further ones get 503. 0 means no limit.
+	MaxRequests int
+	Logger      log.Logger
+}
+
+// Handler returns the /metrics handler for the set.
+func (s *Set) Handler(o HandlerOpts) http.Handler {
+	h := &handler{set: s, opts: o}
+	if o.Logger == nil {
+		h.opts.Logger = log.NewNopLogger()
+	}
+	if o.MaxRequests > 0 {
+		h.sem = make(chan struct{}, o.MaxRequests)
+	}
+	return h
+}
+
+type handler struct {
+	set  *Set
+	opts HandlerOpts
+	sem  chan struct{}
+}
+
+var bufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 256<<10) }}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.sem != nil {
+		select {
+		case h.sem <- struct{}{}:
+			defer func() { <-h.sem }()
+		default:
+			http.Error(w, fmt.Sprintf("limit of concurrent requests reached (%d), try again later", cap(h.sem)), http.StatusServiceUnavailable)
+			return
+		}
+	}
+	format := expfmt.NegotiateAccept(r.Header, expfmt.FmtProtoDelim, expfmt.FmtText)
+	w.Header().Set("Content-Type", string(format))
+
+	var out io.Writer = w
+	if gzipAccepted(r.Header) {
+		w.Header().Set("Content-Encoding", "gzip")
+		gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+		defer gz.Close()
+		out = gz
+	}
+	bw := bufPool.Get().(*bufio.Writer)
+	bw.Reset(out)
+	defer func() { bw.Reset(nil); bufPool.Put(bw) }()
+
+	if err := h.set.WriteTo(bw, format, h.opts.Gatherer); err != nil {
+		level.Error(h.opts.Logger).Log("msg", "error writing metrics", "err", err)
+	}
+	if err := bw.Flush(); err != nil {
+		level.Debug(h.opts.Logger).Log("msg", "error flushing metrics", "err", err)
+	}
+}
+
+func gzipAccepted(h http.Header) bool {
+	for _, part := range strings.Split(h.Get("Accept-Encoding"), ",") {
+		if strings.TrimSpace(strings.SplitN(part, ";", 2)[0]) == "gzip" {
+			return true
+		}
+	}
+	return false
+}
+
+type result struct {
+	name     string
+	duration time.Duration
+	err      error
+	metrics  []prometheus.Metric
+}
+
+// WriteTo runs one scrape of every collector and writes it to w in format.
+// Pre-rendered families go first, streamed straight from the collectors'
+// stores; then the gathered families, which include every collector's
+// duration and success for this scrape.
+func (s *Set) WriteTo(w io.Writer, format expfmt.Format, extra prometheus.Gatherer) error {
+	results := make([]result, len(s.collectors))
+	var wg sync.WaitGroup
+	for i, n := range s.collectors {
+		results[i].name = n.name
+		wg.Add(1)
+		go func(i int, c Collector) {
+			defer wg.Done()
+			ch := make(chan prometheus.Metric, 64)
+			done := make(chan struct{})
+			go func() {
+				for m := range ch {
+					results[i].metrics = append(results[i].metrics, m)
+				}
+				close(done)
+			}()
+			start := time.Now()
+			err := safeUpdate(c, ch)
+			close(ch)
+			<-done
+			results[i].duration = time.Since(start)
+			results[i].err = err
+		}(i, n.c)
+	}
+
+	// Raw writers stream while the Update collectors run; their time and
+	// errors are merged in after wg.Wait to avoid racing the goroutines.
+	proto := format.FormatType() == expfmt.TypeProtoDelim
+	rawDur := make([]time.Duration, len(s.collectors))
+	rawErr := make([]error, len(s.collectors))
+	for i, n := range s.collectors {
+		raw, ok := n.c.(RawWriter)
+		if !ok {
+			continue
+		}
+		start := time.Now()
+		if proto {
+			rawErr[i] = writeRawAsProto(w, raw, format)
+		} else {
+			rawErr[i] = raw.WriteRaw(w)
+		}
+		rawDur[i] = time.Since(start)
+	}
+	wg.Wait()
+	var firstErr error
+	for i := range results {
+		results[i].duration += rawDur[i]
+		if rawErr[i] != nil {
+			if results[i].err == nil {
+				results[i].err = rawErr[i]
+			}
+			if firstErr == nil {
+				firstErr = rawErr[i]
+			}
+		}
+	}
+
+	for _, r := range results {
+		if r.err != nil {
+			level.Error(s.logger).Log("msg", "collector failed", "collector", r.name, "duration_seconds", r.duration.Seconds(), "err", r.err)
+		}
+	}
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(scrapeResults(results)); err != nil {
+		return err
+	}
+	gs := prometheus.Gatherers{reg}
+	if extra != nil {
+		gs = append(gs, extra)
+	}
+	mfs, gerr := gs.Gather()
+	enc := expfmt.NewEncoder(w, format)
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return err
+		}
+	}
+	if c, ok := enc.(expfmt.Closer); ok {
+		if err := c.Close(); err != nil {
+			return err
+		}
+	}
+	if gerr != nil {
+		return gerr
+	}
+	return firstErr
+}
+
+// safeUpdate turns a collector panic into a failed scrape of that collector,
+// so one bad collector cannot take the exporter down.
+func safeUpdate(c Collector, ch chan<- prometheus.Metric) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return c.Update(ch)
+}
+
+type scrapeResults []result
+
+func (r scrapeResults) Describe(chan<- *prometheus.Desc) {} // unchecked: families vary per scrape
+
+func (r scrapeResults) Collect(ch chan<- prometheus.Metric) {
+	dd, sd := scrapeDuration.Desc(), scrapeSuccess.Desc()
+	for _, res := range r {
+		for _, m := range res.metrics {
+			ch <- m
+		}
+		ok := 1.0
+		if res.err != nil {
+			ok = 0
+		}
+		ch <- prometheus.MustNewConstMetric(dd, prometheus.GaugeValue, res.duration.Seconds(), res.name)
+		ch <- prometheus.MustNewConstMetric(sd, prometheus.GaugeValue, ok, res.name)
+	}
+}
+
+// writeRawAsProto converts pre-rendered text to delimited protobuf. It costs a
+// parse per scrape, so the text format stays the fast path; protobuf is only
+// negotiated by Prometheus servers that want native histograms.
+func writeRawAsProto(w io.Writer, raw RawWriter, format expfmt.Format) error {
+	var buf bytes.Buffer
+	if err := raw.WriteRaw(&buf); err != nil {
+		return err
+	}
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	mfs, err := p.TextToMetricFamilies(&buf)
+	if err != nil {
+		return fmt.Errorf("re-parsing pre-rendered metrics: %w", err)
+	}
+	enc := expfmt.NewEncoder(w, format)
+	for _, mf := range sortedFamilies(mfs) {
+		if err := enc.Encode(mf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sortedFamilies(m map[string]*dto.MetricFamily) []*dto.MetricFamily {
+	out := make([]*dto.MetricFamily, 0, len(m))
+	for _, mf := range m {
+		out = append(out, mf)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
+	return out
+}

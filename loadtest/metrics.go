@@ -1,0 +1,133 @@
+// Package loadtest holds the one metric schema that every load-test source
+// feeds: result files ingested by the exporter (collector/loadtest, parsers in
+// loadtest/parse) and kubepulse's own generator (loadtest/gen). Dashboards,
+// alerts and the tuner read these names, so they are defined once, here.
+package loadtest
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kubepulse/kubepulse/collector"
+)
+
+// Sample is one finished request, whatever tool produced it.
+type Sample struct {
+	Run   string
+	Label string // sampler, request or target name
+	Code  string // response code as the tool reports it; "" when none
+	// Success is the tool's verdict (JMeter success, Gatling OK/KO, k6
+	// expected_response), which may differ from the code.
+	Success       bool
+	Elapsed       time.Duration
+	BytesReceived int64
+	BytesSent     int64
+	Time          time.Time // when the sample ended, or started when the tool says only that
+	TraceID       string    // W3C trace id; attached as an exemplar when set
+}
+
+const collectorName = "loadtest"
+
+// Metric definitions, shared by the ingestion collector and the generator.
+var (
+	RequestsDef = collector.Define(collectorName, "kubepulse_loadtest_requests_total",
+		"Load-test requests by result.", collector.Counter, "run", "label", "code", "result")
+	DurationDef = collector.Define(collectorName, "kubepulse_loadtest_request_duration_seconds",
+		"Load-test request latency; for kubepulse's generator measured from the intended send time.",
+		collector.Histogram, "run", "label")
+	BytesReceivedDef = collector.Define(collectorName, "kubepulse_loadtest_bytes_received_total",
+		"Bytes received by load-test requests.", collector.Counter, "run", "label")
+	BytesSentDef = collector.Define(collectorName, "kubepulse_loadtest_bytes_sent_total",
+		"Bytes sent by load-test requests.", collector.Counter, "run", "label")
+	ActiveUsersDef = collector.Define(collectorName, "kubepulse_loadtest_active_users",
+		"Active virtual users (JMeter allThreads, k6 vus, Gatling open users, generator in-flight requests).",
+		collector.Gauge, "run")
+	LastSampleDef = collector.Define(collectorName, "kubepulse_loadtest_last_sample_timestamp_seconds",
+		"Unix time of the newest sample seen for the run.", collector.Gauge, "run")
+	ParseErrorsDef = collector.Define(collectorName, "kubepulse_loadtest_parse_errors_total",
+		"Result rows that could not be parsed, by reason. They are skipped, never silently.",
+		collector.Counter, "run", "reason")
+)
+
+// DurationBuckets are the classic buckets, kept next to native ones so that
+// Prometheus servers without native histograms still get quantiles.
+var DurationBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+
+// Metrics is the schema as client_golang vectors. It implements
+// prometheus.Collector.
+type Metrics struct {
+	Requests      *prometheus.CounterVec
+	Duration      *prometheus.HistogramVec
+	BytesReceived *prometheus.CounterVec
+	BytesSent     *prometheus.CounterVec
+	ActiveUsers   *prometheus.GaugeVec
+	LastSample    *prometheus.GaugeVec
+	ParseErrors   *prometheus.CounterVec
+}
+
+// NewMetrics builds an empty schema.
+func NewMetrics() *Metrics {
+	return &Metrics{
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: RequestsDef.Name, Help: RequestsDef.Help}, RequestsDef.Labels),
+		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: DurationDef.Name, Help: DurationDef.Help,
+			Buckets:                         DurationBuckets,
+			NativeHistogramBucketFactor:     1.1,
+			NativeHistogramMaxBucketNumber:  160,
+			NativeHistogramMinResetDuration: time.Hour,
+		}, DurationDef.Labels),
+		BytesReceived: prometheus.NewCounterVec(prometheus.CounterOpts{Name: BytesReceivedDef.Name, Help: BytesReceivedDef.Help}, BytesReceivedDef.Labels),
+		BytesSent:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: BytesSentDef.Name, Help: BytesSentDef.Help}, BytesSentDef.Labels),
+		ActiveUsers:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: ActiveUsersDef.Name, Help: ActiveUsersDef.Help}, ActiveUsersDef.Labels),
+		LastSample:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: LastSampleDef.Name, Help: LastSampleDef.Help}, LastSampleDef.Labels),
+		ParseErrors:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: ParseErrorsDef.Name, Help: ParseErrorsDef.Help}, ParseErrorsDef.Labels),
+	}
+}
+
+func (m *Metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.Requests, m.Duration, m.BytesReceived, m.BytesSent, m.ActiveUsers, m.LastSample, m.ParseErrors}
+}
+
+// Describe implements prometheus.Collector.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range m.collectors() {
+		c.Describe(ch)
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range m.collectors() {
+		c.Collect(ch)
+	}
+}
+
+// Result returns the result label for a verdict.
+func Result(success bool) string {
+	if success {
+		return "success"
+	}
+	return "failure"
+}
+
+// Observe records one sample. Hot paths that observe millions of samples
+// should cache the vector children instead.
+func (m *Metrics) Observe(s Sample) {
+	m.Requests.WithLabelValues(s.Run, s.Label, s.Code, Result(s.Success)).Inc()
+	h := m.Duration.WithLabelValues(s.Run, s.Label)
+	if s.TraceID != "" {
+		h.(prometheus.ExemplarObserver).ObserveWithExemplar(s.Elapsed.Seconds(), prometheus.Labels{"trace_id": s.TraceID})
+	} else {
+		h.Observe(s.Elapsed.Seconds())
+	}
+	if s.BytesReceived > 0 {
+		m.BytesReceived.WithLabelValues(s.Run, s.Label).Add(float64(s.BytesReceived))
+	}
+	if s.BytesSent > 0 {
+		m.BytesSent.WithLabelValues(s.Run, s.Label).Add(float64(s.BytesSent))
+	}
+	if !s.Time.IsZero() {
+		m.LastSample.WithLabelValues(s.Run).Set(float64(s.Time.UnixNano()) / 1e9)
+	}
+}
