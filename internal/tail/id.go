@@ -1,0 +1,92 @@
+package tail
+
+import (
+	"errors"
+	"hash/fnv"
+	"io"
+	"os"
+	"syscall"
+)
+
+// FileID identifies a file independently of its name, so that a renamed file
+// is recognised as the same one.
+type FileID struct {
+	Dev uint64
+	Ino uint64
+}
+
+// IDOf returns the identity of an open file.
+func IDOf(f *os.File) (FileID, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return FileID{}, err
+	}
+	return idOfInfo(st)
+}
+
+// IDOfPath returns the identity of the file at path (following symlinks).
+func IDOfPath(path string) (FileID, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return FileID{}, err
+	}
+	return idOfInfo(st)
+}
+
+// IDOfInfo returns the identity carried by a FileInfo from os.Stat/Lstat/File.Stat.
+func IDOfInfo(fi os.FileInfo) (FileID, error) { return idOfInfo(fi) }
+
+func idOfInfo(fi os.FileInfo) (FileID, error) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return FileID{}, errors.New("tail: no device/inode on this platform")
+	}
+	return FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}, nil //nolint:unconvert // Dev is int32 on some platforms
+}
+
+// FingerprintSize is how many leading bytes a Fingerprint covers at most.
+const FingerprintSize = 1024
+
+// Fingerprint is a hash of a file's first bytes. Inode numbers are reused
+// after deletion; the first bytes of a log file (timestamps) practically never
+// are, so (FileID, Fingerprint) tells "same file" from "new file, same inode",
+// and the fingerprint alone finds a file that was renamed while we were down.
+type Fingerprint struct {
+	Len  int    `json:"len"`
+	Hash uint64 `json:"hash"`
+}
+
+// FingerprintOf hashes the first min(size, FingerprintSize) bytes of f
+// without moving its offset.
+func FingerprintOf(f io.ReaderAt) (Fingerprint, error) {
+	var buf [FingerprintSize]byte
+	n, err := f.ReadAt(buf[:], 0)
+	if err != nil && err != io.EOF {
+		return Fingerprint{}, err
+	}
+	return FingerprintBytes(buf[:n]), nil
+}
+
+// FingerprintBytes hashes b (which the caller has cut to at most FingerprintSize).
+func FingerprintBytes(b []byte) Fingerprint {
+	h := fnv.New64a()
+	_, _ = h.Write(b)
+	return Fingerprint{Len: len(b), Hash: h.Sum64()}
+}
+
+// Matches reports whether the file f starts with the bytes fp was taken
+// from. A fingerprint of 0 bytes matches any file.
+func (fp Fingerprint) Matches(f io.ReaderAt) (bool, error) {
+	if fp.Len == 0 {
+		return true, nil
+	}
+	buf := make([]byte, fp.Len)
+	n, err := f.ReadAt(buf, 0)
+	if err != nil && err != io.EOF {
+		return false, err
+	}
+	if n < fp.Len {
+		return false, nil
+	}
+	return FingerprintBytes(buf) == fp, nil
+}
