@@ -51,10 +51,31 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	selected, err := app.Parse(args)
 	if err != nil {
-		// kingpin's message names the flag; one line, then exit.
-		fmt.Fprintf(stderr, "kubepulse: error: %v, try --help\n", err)
+		fmt.Fprintf(stderr, "kubepulse: error: %v, try --help\n", namedFlagError(app, args, err))
 		return 2
 	}
 	logger := logging.NewWriter(logCfg, stderr)
 	return cmds[selected](ctx, logger)
+}
+
+// namedFlagError adds the flag's name to kingpin's value errors ("enum value
+// must be one of ...") by replaying the parsed flags, so the one-line error
+// says which flag was wrong. The process exits right after, so re-setting
+// values has no effect that matters.
+func namedFlagError(app *kingpin.Application, args []string, err error) error {
+	pc, perr := app.ParseContext(args)
+	if perr != nil {
+		return err
+	}
+	for _, el := range pc.Elements {
+		fc, ok := el.Clause.(*kingpin.FlagClause)
+		if !ok || el.Value == nil {
+			continue
+		}
+		m := fc.Model()
+		if m.Value.Set(*el.Value) != nil {
+			return fmt.Errorf("--%s=%s: %w", m.Name, *el.Value, err)
+		}
+	}
+	return err
 }

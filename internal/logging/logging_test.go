@@ -1,0 +1,72 @@
+package logging
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log/level"
+)
+
+func TestLevelsAndFormats(t *testing.T) {
+	tests := []struct {
+		args      []string
+		wantDebug bool
+		wantInfo  bool
+		json      bool
+	}{
+		{args: nil, wantDebug: false, wantInfo: true},
+		{args: []string{"--log.level=debug"}, wantDebug: true, wantInfo: true},
+		{args: []string{"--log.level=warn", "--log.format=json"}, wantInfo: false, json: true},
+	}
+	for _, tt := range tests {
+		app := kingpin.New("t", "")
+		c := AddFlags(app)
+		if _, err := app.Parse(tt.args); err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		l := NewWriter(c, &buf)
+		level.Debug(l).Log("msg", "dbg")
+		level.Info(l).Log("msg", "inf")
+		level.Warn(l).Log("msg", "wrn")
+		out := buf.String()
+		if got := strings.Contains(out, "dbg"); got != tt.wantDebug {
+			t.Errorf("%v: debug logged = %v", tt.args, got)
+		}
+		if got := strings.Contains(out, "inf"); got != tt.wantInfo {
+			t.Errorf("%v: info logged = %v", tt.args, got)
+		}
+		if tt.json {
+			first := strings.SplitN(out, "\n", 2)[0]
+			var m map[string]any
+			if err := json.Unmarshal([]byte(first), &m); err != nil || m["msg"] != "wrn" {
+				t.Errorf("%v: not a JSON line: %q (%v)", tt.args, first, err)
+			}
+		}
+	}
+}
+
+func TestRejectsUnknownLevel(t *testing.T) {
+	app := kingpin.New("t", "")
+	AddFlags(app)
+	if _, err := app.Parse([]string{"--log.level=verbose"}); err == nil {
+		t.Fatal("--log.level=verbose was accepted")
+	}
+}
+
+func TestSlogBridgeReachesGoKit(t *testing.T) {
+	var buf bytes.Buffer
+	l := NewWriter(&Config{Level: "info", Format: "logfmt"}, &buf)
+	Slog(l).Info("from slog", "k", "v")
+	Slog(l).Debug("hidden")
+	out := buf.String()
+	if !strings.Contains(out, `msg="from slog"`) || !strings.Contains(out, "k=v") {
+		t.Fatalf("slog record not in go-kit output: %q", out)
+	}
+	if strings.Contains(out, "hidden") {
+		t.Fatalf("debug record passed the go-kit info filter: %q", out)
+	}
+}
