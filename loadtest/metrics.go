@@ -131,3 +131,119 @@ func (m *Metrics) Observe(s Sample) {
 		m.LastSample.WithLabelValues(s.Run).Set(float64(s.Time.UnixNano()) / 1e9)
 	}
 }
+
+// Observer records samples like Metrics.Observe but keeps the vector
+// children it has looked up, so a sample costs one map lookup instead of four
+// label hashes. It is not safe for concurrent use: give each goroutine (each
+// tailed file) its own.
+type Observer struct {
+	m      *Metrics
+	series map[seriesKey]*series
+	runs   map[string]*runSeries
+}
+
+type seriesKey struct {
+	run, label, code string
+	success          bool
+}
+
+type series struct {
+	requests   prometheus.Counter
+	duration   prometheus.Observer
+	recv, sent prometheus.Counter // created on first use: not every tool reports bytes
+}
+
+type runSeries struct {
+	users, last prometheus.Gauge
+	newest      float64
+}
+
+// maxCachedSeries bounds the cache for files with unbounded label values
+// (e.g. a URL per request); past it, lookups go to the vectors directly.
+const maxCachedSeries = 50000
+
+// NewObserver returns an Observer writing to m.
+func (m *Metrics) NewObserver() *Observer {
+	return &Observer{m: m, series: map[seriesKey]*series{}, runs: map[string]*runSeries{}}
+}
+
+func (o *Observer) run(run string) *runSeries {
+	r, ok := o.runs[run]
+	if !ok {
+		r = &runSeries{users: o.m.ActiveUsers.WithLabelValues(run), last: o.m.LastSample.WithLabelValues(run)}
+		o.runs[run] = r
+	}
+	return r
+}
+
+func (o *Observer) lookup(run, label, code string, success bool) *series {
+	k := seriesKey{run, label, code, success}
+	if s, ok := o.series[k]; ok {
+		return s
+	}
+	s := &series{
+		requests: o.m.Requests.WithLabelValues(run, label, code, Result(success)),
+		duration: o.m.Duration.WithLabelValues(run, label),
+	}
+	if len(o.series) < maxCachedSeries {
+		o.series[k] = s
+	}
+	return s
+}
+
+// Observe records one sample. The last-sample gauge only moves forward:
+// tools write rows out of time order (one writer per thread).
+func (o *Observer) Observe(s *Sample) {
+	se := o.lookup(s.Run, s.Label, s.Code, s.Success)
+	se.requests.Inc()
+	if s.TraceID != "" {
+		se.duration.(prometheus.ExemplarObserver).ObserveWithExemplar(s.Elapsed.Seconds(), prometheus.Labels{"trace_id": s.TraceID})
+	} else {
+		se.duration.Observe(s.Elapsed.Seconds())
+	}
+	if s.BytesReceived > 0 {
+		if se.recv == nil {
+			se.recv = o.m.BytesReceived.WithLabelValues(s.Run, s.Label)
+		}
+		se.recv.Add(float64(s.BytesReceived))
+	}
+	if s.BytesSent > 0 {
+		if se.sent == nil {
+			se.sent = o.m.BytesSent.WithLabelValues(s.Run, s.Label)
+		}
+		se.sent.Add(float64(s.BytesSent))
+	}
+	if !s.Time.IsZero() {
+		o.Seen(s.Run, s.Time)
+	}
+}
+
+// Seen moves the run's last-sample timestamp forward to t.
+func (o *Observer) Seen(run string, t time.Time) {
+	r := o.run(run)
+	if v := float64(t.UnixNano()) / 1e9; v > r.newest {
+		r.newest = v
+		r.last.Set(v)
+	}
+}
+
+// Users sets the run's active users.
+func (o *Observer) Users(run string, n float64) {
+	o.run(run).users.Set(n)
+}
+
+// Bytes adds traffic that the tool reports apart from requests (k6 counts
+// data_sent/data_received per iteration).
+func (o *Observer) Bytes(run, label string, received, sent int64) {
+	if received > 0 {
+		o.m.BytesReceived.WithLabelValues(run, label).Add(float64(received))
+	}
+	if sent > 0 {
+		o.m.BytesSent.WithLabelValues(run, label).Add(float64(sent))
+	}
+}
+
+// ParseError counts one bad row of the run.
+func (o *Observer) ParseError(run, reason string) {
+	o.m.ParseErrors.WithLabelValues(run, reason).Inc()
+}
