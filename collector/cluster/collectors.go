@@ -1,0 +1,90 @@
+package cluster
+
+import (
+	"context"
+	"io"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kubepulse/kubepulse/collector"
+)
+
+var (
+	sourceUp = collector.Define("exporter", "kubepulse_source_up",
+		"Whether the list/watch of a cluster source (nodes, pods, replicasets, jobs, hpas) currently works; on 0 the last known state is served.",
+		collector.Gauge, "source")
+	sourceLastSync = collector.Define("exporter", "kubepulse_source_last_sync_timestamp_seconds",
+		"Last time a cluster source got a successful answer from the API server (list, watch start or event).",
+		collector.Gauge, "source")
+)
+
+func init() {
+	collector.Register("node", true, func(l log.Logger) (collector.Collector, error) {
+		return newCollector(l, "node", kindNodes|kindPods, "nodes", "pods")
+	})
+	collector.Register("pod", true, func(l log.Logger) (collector.Collector, error) {
+		return newCollector(l, "pod", kindPods|kindOwners, "pods", "replicasets", "jobs")
+	})
+	collector.Register("hpa", true, func(l log.Logger) (collector.Collector, error) {
+		return newCollector(l, "hpa", kindHPAs, "hpas")
+	})
+}
+
+func newCollector(l log.Logger, name string, kinds int, sources ...string) (collector.Collector, error) {
+	s, err := Shared(l)
+	if err != nil {
+		return nil, err
+	}
+	return NewCollector(s, name, kinds, sources...), nil
+}
+
+// Collector serves one kind's pre-rendered store plus the status of the
+// sources it reports.
+type Collector struct {
+	src     *Source
+	store   *Store
+	sources []string
+}
+
+// NewCollector wires a collector (node, pod or hpa) to a source; for tests.
+func NewCollector(s *Source, name string, kinds int, sources ...string) *Collector {
+	s.require(kinds)
+	c := &Collector{src: s, sources: s.claim(name, sources...)}
+	switch name {
+	case "node":
+		c.store = s.nodes.store
+		if !s.renderNodes.Swap(true) {
+			s.nodes.renderAll()
+		}
+	case "pod":
+		c.store = s.pods.store
+		s.renderPods.Store(true)
+	case "hpa":
+		c.store = s.hpas.store
+		s.renderHPAs.Store(true)
+	}
+	return c
+}
+
+// Update sends the status of the sources this collector reports.
+func (c *Collector) Update(ch chan<- prometheus.Metric) error {
+	for _, src := range c.sources {
+		up, last, ok := c.src.sourceState(src)
+		if !ok {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(sourceUp.Desc(), prometheus.GaugeValue, boolValue(up), src)
+		ch <- prometheus.MustNewConstMetric(sourceLastSync.Desc(), prometheus.GaugeValue, last, src)
+	}
+	return nil
+}
+
+// WriteRaw copies the pre-rendered lines.
+func (c *Collector) WriteRaw(w io.Writer) error { return c.store.WriteRaw(w) }
+
+// Start starts the shared source.
+func (c *Collector) Start(ctx context.Context) error { return c.src.Start(ctx) }
+
+// Ready is true once every informer has synced.
+func (c *Collector) Ready() bool { return c.src.Synced() }

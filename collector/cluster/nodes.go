@@ -1,0 +1,255 @@
+package cluster
+
+import (
+	"sync"
+
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/kubepulse/kubepulse/collector"
+)
+
+var (
+	nodeCapacity = collector.Define("node", "kubepulse_node_capacity",
+		"Node capacity per resource, in base units (cores, bytes, count).", collector.Gauge, "node", "resource", "unit")
+	nodeAllocatable = collector.Define("node", "kubepulse_node_allocatable",
+		"Node allocatable per resource, in base units (cores, bytes, count).", collector.Gauge, "node", "resource", "unit")
+	nodeRequests = collector.Define("node", "kubepulse_node_requests",
+		"Sum of the requests of the node's non-terminated pods, as the scheduler counts them (init containers, sidecars, overhead).",
+		collector.Gauge, "node", "resource", "unit")
+	nodeLimits = collector.Define("node", "kubepulse_node_limits",
+		"Sum of the limits of the node's non-terminated pods, as kubectl describe node counts them.",
+		collector.Gauge, "node", "resource", "unit")
+	nodeCondition = collector.Define("node", "kubepulse_node_condition",
+		"Node condition: 1 for the current status (true, false or unknown) of each condition type.", collector.Gauge, "node", "condition", "status")
+	nodeUnschedulable = collector.Define("node", "kubepulse_node_unschedulable",
+		"Whether the node is cordoned (spec.unschedulable).", collector.Gauge, "node")
+	nodeInfo = collector.Define("node", "kubepulse_node_info",
+		"Node information; the value is always 1.", collector.Gauge, "node", "kubelet_version", "container_runtime", "os_image", "zone", "instance_type")
+)
+
+const (
+	famCapacity = iota
+	famAllocatable
+	famRequests
+	famLimits
+	famCondition
+	famUnschedulable
+	famInfo
+)
+
+// contribution is what one pod adds to its node's request and limit sums.
+type contribution struct {
+	node     string
+	req, lim resList
+}
+
+func (c *contribution) equal(o *contribution) bool {
+	if c == nil || o == nil {
+		return c == o
+	}
+	return c.node == o.node && c.req.equal(o.req) && c.lim.equal(o.lim)
+}
+
+type nodeState struct {
+	node     *v1.Node // nil until the node object is seen
+	req, lim resList
+}
+
+// nodeAgg keeps per-node request/limit sums updated incrementally from pod
+// contributions (never by walking pods), and re-renders a node's lines when
+// its object or sums change.
+type nodeAgg struct {
+	mu      sync.Mutex
+	nodes   map[string]*nodeState
+	contrib map[string]*contribution // pod UID -> contribution
+	store   *Store
+	b       builder
+}
+
+func newNodeAgg() *nodeAgg {
+	return &nodeAgg{
+		nodes:   map[string]*nodeState{},
+		contrib: map[string]*contribution{},
+		store:   NewStore(nodeCapacity, nodeAllocatable, nodeRequests, nodeLimits, nodeCondition, nodeUnschedulable, nodeInfo),
+	}
+}
+
+func (a *nodeAgg) state(name string) *nodeState {
+	st, ok := a.nodes[name]
+	if !ok {
+		st = &nodeState{req: resList{}, lim: resList{}}
+		a.nodes[name] = st
+	}
+	return st
+}
+
+func (a *nodeAgg) setNode(n *v1.Node, deleted, render bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if deleted {
+		if st, ok := a.nodes[n.Name]; ok {
+			st.node = nil
+			a.gc(n.Name, st)
+		}
+		a.store.Delete(n.Name)
+		return
+	}
+	st := a.state(n.Name)
+	st.node = n
+	if render {
+		a.render(n.Name, st)
+	}
+}
+
+// gc drops the state of a node that is gone and has no pods left.
+func (a *nodeAgg) gc(name string, st *nodeState) {
+	if st.node != nil {
+		return
+	}
+	for _, v := range st.req {
+		if v != 0 {
+			return
+		}
+	}
+	for _, v := range st.lim {
+		if v != 0 {
+			return
+		}
+	}
+	delete(a.nodes, name)
+}
+
+func (a *nodeAgg) setContribution(uid string, c *contribution, render bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	old := a.contrib[uid]
+	if old.equal(c) {
+		return
+	}
+	if old != nil {
+		st := a.state(old.node)
+		for n, v := range old.req {
+			st.req[n] -= v
+		}
+		for n, v := range old.lim {
+			st.lim[n] -= v
+		}
+		delete(a.contrib, uid)
+		if render && (c == nil || c.node != old.node) {
+			a.render(old.node, st)
+		}
+		a.gc(old.node, st)
+	}
+	if c != nil {
+		st := a.state(c.node)
+		st.req.addList(c.req)
+		st.lim.addList(c.lim)
+		a.contrib[uid] = c
+		if render {
+			a.render(c.node, st)
+		}
+	}
+}
+
+// sums returns a copy of a node's request and limit sums (tests).
+func (a *nodeAgg) sums(name string) (req, lim resList) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	req, lim = resList{}, resList{}
+	if st, ok := a.nodes[name]; ok {
+		req.addList(st.req)
+		lim.addList(st.lim)
+	}
+	return req, lim
+}
+
+// renderAll re-renders every known node (when rendering is switched on
+// after events were already processed).
+func (a *nodeAgg) renderAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for name, st := range a.nodes {
+		a.render(name, st)
+	}
+}
+
+func (a *nodeAgg) render(name string, st *nodeState) {
+	n := st.node
+	if n == nil {
+		a.store.Delete(name)
+		return
+	}
+	b := &a.b
+	b.reset()
+	b.family(famCapacity)
+	resourceSamples(b, nodeCapacity.Name, name, toResList(n.Status.Capacity), false)
+	b.family(famAllocatable)
+	resourceSamples(b, nodeAllocatable.Name, name, toResList(n.Status.Allocatable), false)
+	b.family(famRequests)
+	resourceSamples(b, nodeRequests.Name, name, st.req, true)
+	b.family(famLimits)
+	resourceSamples(b, nodeLimits.Name, name, st.lim, true)
+	b.family(famCondition)
+	for _, c := range n.Status.Conditions {
+		ct := string(c.Type)
+		for _, s := range [...]struct {
+			label string
+			st    v1.ConditionStatus
+		}{{"true", v1.ConditionTrue}, {"false", v1.ConditionFalse}, {"unknown", v1.ConditionUnknown}} {
+			b.sample(nodeCondition.Name, boolValue(c.Status == s.st), "node", name, "condition", ct, "status", s.label)
+		}
+	}
+	b.family(famUnschedulable)
+	b.sample(nodeUnschedulable.Name, boolValue(n.Spec.Unschedulable), "node", name)
+	b.family(famInfo)
+	b.sample(nodeInfo.Name, 1, "node", name,
+		"kubelet_version", n.Status.NodeInfo.KubeletVersion,
+		"container_runtime", n.Status.NodeInfo.ContainerRuntimeVersion,
+		"os_image", n.Status.NodeInfo.OSImage,
+		"zone", firstLabel(n.Labels, v1.LabelTopologyZone, v1.LabelFailureDomainBetaZone),
+		"instance_type", firstLabel(n.Labels, v1.LabelInstanceTypeStable, v1.LabelInstanceType))
+	a.store.Set(name, b)
+}
+
+func toResList(l v1.ResourceList) resList {
+	out := make(resList, len(l))
+	out.add(l)
+	return out
+}
+
+// resourceSamples writes one line per resource, sorted; sums always show cpu
+// and memory (0 on an empty node) and skip other resources that sum to 0.
+func resourceSamples(b *builder, metric, node string, l resList, sums bool) {
+	if sums {
+		for _, n := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory} {
+			if _, ok := l[n]; !ok {
+				name, unit := resourceLabels(n)
+				b.sample(metric, 0, "node", node, "resource", name, "unit", unit)
+			}
+		}
+	}
+	for _, n := range l.names() {
+		v := l[n]
+		if sums && v == 0 && n != v1.ResourceCPU && n != v1.ResourceMemory {
+			continue
+		}
+		name, unit := resourceLabels(n)
+		b.sample(metric, value(v), "node", node, "resource", name, "unit", unit)
+	}
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func firstLabel(l map[string]string, keys ...string) string {
+	for _, k := range keys {
+		if v, ok := l[k]; ok {
+			return v
+		}
+	}
+	return ""
+}
