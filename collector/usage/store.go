@@ -1,0 +1,306 @@
+package usage
+
+import (
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kubepulse/kubepulse/collector"
+)
+
+const collectorName = "usage"
+
+var (
+	cpuDef = collector.Define(collectorName, "kubepulse_container_cpu_usage_seconds_total",
+		"Cumulative CPU time consumed by the container in core-seconds (kubelet /metrics/resource; with --usage.source=metrics-api an estimate integrated from metrics.k8s.io rates, see docs/usage.md).",
+		collector.Counter, "namespace", "pod", "container", "node")
+	memDef = collector.Define(collectorName, "kubepulse_container_memory_working_set_bytes",
+		"Current working set of the container in bytes.",
+		collector.Gauge, "namespace", "pod", "container", "node")
+	scrapeErrorsDef = collector.Define(collectorName, "kubepulse_kubelet_scrape_errors_total",
+		"Failed reads of a kubelet's usage endpoint (connection, TLS, HTTP status, timeout or unparseable body).",
+		collector.Counter, "node")
+	lastSuccessDef = collector.Define(collectorName, "kubepulse_kubelet_last_scrape_success_timestamp_seconds",
+		"Unix time of the last successful read of a kubelet's usage endpoint.",
+		collector.Gauge, "node")
+	scrapeDurationDef = collector.Define(collectorName, "kubepulse_kubelet_scrape_duration_seconds",
+		"Duration of the last read of a kubelet's usage endpoint, successful or not.",
+		collector.Gauge, "node")
+	badLinesDef = collector.Define(collectorName, "kubepulse_usage_bad_samples_total",
+		"Malformed lines (kubelet) or items (metrics-api) that were skipped.",
+		collector.Counter, "node")
+	apiErrorsDef = collector.Define(collectorName, "kubepulse_usage_metrics_api_errors_total",
+		"Failed lists of metrics.k8s.io PodMetrics (--usage.source=metrics-api).",
+		collector.Counter)
+)
+
+// nodeUsage is the pre-rendered exposition of one node's containers. It is
+// immutable once stored: an update replaces the pointer.
+type nodeUsage struct {
+	cpu, mem []byte
+	series   int
+	at       time.Time // when the data was read
+}
+
+// nodeStats holds the per-node health counters.
+type nodeStats struct {
+	errors      float64
+	bad         float64
+	lastSuccess time.Time
+	duration    time.Duration
+	tried       bool
+}
+
+// Store keeps the latest usage per node as exposition bytes, so that a
+// Prometheus scrape copies bytes instead of formatting samples.
+type Store struct {
+	mu        sync.RWMutex
+	usage     map[string]*nodeUsage
+	stats     map[string]*nodeStats
+	apiErrors float64
+	apiMode   bool
+}
+
+// NewStore returns an empty store.
+func NewStore() *Store {
+	return &Store{usage: map[string]*nodeUsage{}, stats: map[string]*nodeStats{}}
+}
+
+func (s *Store) statsLocked(node string) *nodeStats {
+	st := s.stats[node]
+	if st == nil {
+		st = &nodeStats{}
+		s.stats[node] = st
+	}
+	return st
+}
+
+// setUsage replaces a node's usage.
+func (s *Store) setUsage(node string, u *nodeUsage) {
+	s.mu.Lock()
+	s.usage[node] = u
+	s.mu.Unlock()
+}
+
+// recordScrape updates a node's health after one read.
+func (s *Store) recordScrape(node string, ok bool, bad int, d time.Duration, now time.Time) {
+	s.mu.Lock()
+	st := s.statsLocked(node)
+	st.tried = true
+	st.duration = d
+	st.bad += float64(bad)
+	if ok {
+		st.lastSuccess = now
+	} else {
+		st.errors++
+	}
+	s.mu.Unlock()
+}
+
+// retain drops every node not in keep, and usage older than maxAge (a node
+// that keeps failing), so series of gone nodes and pods disappear.
+func (s *Store) retain(keep map[string]bool, now time.Time, maxAge time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for n, u := range s.usage {
+		if !keep[n] || (maxAge > 0 && now.Sub(u.at) > maxAge) {
+			delete(s.usage, n)
+		}
+	}
+	for n := range s.stats {
+		if !keep[n] {
+			delete(s.stats, n)
+		}
+	}
+}
+
+// Series returns the number of usage series held, for tests and logs.
+func (s *Store) Series() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	for _, u := range s.usage {
+		n += u.series
+	}
+	return n
+}
+
+type namedUsage struct {
+	node string
+	u    *nodeUsage
+}
+
+var cpuHeader, memHeader = cpuDef.Header(), memDef.Header()
+
+// WriteRaw writes every family of the store. The lock is held only to copy
+// the node pointers; the bytes are immutable, so a slow client never blocks
+// the scrape loop.
+func (s *Store) WriteRaw(w io.Writer) error {
+	s.mu.RLock()
+	nodes := make([]namedUsage, 0, len(s.usage))
+	for n, u := range s.usage {
+		nodes = append(nodes, namedUsage{n, u})
+	}
+	health := s.renderHealthLocked()
+	s.mu.RUnlock()
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].node < nodes[j].node })
+
+	if _, err := io.WriteString(w, cpuHeader); err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		if _, err := w.Write(n.u.cpu); err != nil {
+			return err
+		}
+	}
+	if _, err := io.WriteString(w, memHeader); err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		if _, err := w.Write(n.u.mem); err != nil {
+			return err
+		}
+	}
+	_, err := w.Write(health)
+	return err
+}
+
+// renderHealthLocked renders the small per-node families; they change every
+// round, so they are formatted per scrape (a few lines per node).
+func (s *Store) renderHealthLocked() []byte {
+	if s.apiMode {
+		b := []byte(apiErrorsDef.Header())
+		b = append(b, apiErrorsDef.Name...)
+		b = append(b, ' ')
+		b = strconv.AppendFloat(b, s.apiErrors, 'g', -1, 64)
+		b = append(b, '\n')
+		if st := s.stats[""]; st != nil {
+			b = append(b, badLinesDef.Header()...)
+			b = append(b, badLinesDef.Name...)
+			b = append(b, ' ')
+			b = strconv.AppendFloat(b, st.bad, 'g', -1, 64)
+			b = append(b, '\n')
+		}
+		return b
+	}
+	names := make([]string, 0, len(s.stats))
+	for n, st := range s.stats {
+		if st.tried {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	b := make([]byte, 0, 64+len(names)*4*80)
+	fam := func(d *collector.MetricDef, val func(*nodeStats) (float64, bool)) {
+		b = append(b, d.Header()...)
+		for _, n := range names {
+			v, ok := val(s.stats[n])
+			if !ok {
+				continue
+			}
+			b = append(b, d.Name...)
+			b = append(b, `{node="`...)
+			b = appendEscaped(b, n)
+			b = append(b, `"} `...)
+			b = strconv.AppendFloat(b, v, 'g', -1, 64)
+			b = append(b, '\n')
+		}
+	}
+	fam(scrapeErrorsDef, func(st *nodeStats) (float64, bool) { return st.errors, true })
+	fam(lastSuccessDef, func(st *nodeStats) (float64, bool) {
+		if st.lastSuccess.IsZero() {
+			return 0, false
+		}
+		return float64(st.lastSuccess.UnixMilli()) / 1e3, true
+	})
+	fam(scrapeDurationDef, func(st *nodeStats) (float64, bool) { return st.duration.Seconds(), true })
+	fam(badLinesDef, func(st *nodeStats) (float64, bool) { return st.bad, true })
+	return b
+}
+
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+func appendEscaped(b []byte, s string) []byte {
+	if !strings.ContainsAny(s, "\\\"\n") {
+		return append(b, s...)
+	}
+	return append(b, labelEscaper.Replace(s)...)
+}
+
+// renderer builds one node's exposition from parsed samples. It is reused
+// across nodes by one worker to keep allocations down.
+type renderer struct {
+	node       []byte // escaped node name
+	timestamps bool
+	cpu, mem   []byte
+	seen       map[string]struct{}
+	key        []byte
+	dups       int
+	series     int
+}
+
+func newRenderer(timestamps bool) *renderer {
+	return &renderer{timestamps: timestamps, seen: map[string]struct{}{}}
+}
+
+func (r *renderer) reset(node string) {
+	r.node = appendEscaped(r.node[:0], node)
+	r.cpu, r.mem = r.cpu[:0], r.mem[:0]
+	clear(r.seen)
+	r.dups, r.series = 0, 0
+}
+
+// add appends one sample. Label values arrive escaped and are copied as is.
+// A duplicate series (cAdvisor can list a restarted container twice) keeps
+// the first value, because Prometheus rejects a scrape's duplicates anyway.
+func (r *renderer) add(s *Sample) {
+	r.key = append(r.key[:0], byte(s.Kind))
+	r.key = append(r.key, s.Namespace...)
+	r.key = append(r.key, 0)
+	r.key = append(r.key, s.Pod...)
+	r.key = append(r.key, 0)
+	r.key = append(r.key, s.Container...)
+	if _, dup := r.seen[string(r.key)]; dup {
+		r.dups++
+		return
+	}
+	r.seen[string(r.key)] = struct{}{}
+	r.series++
+	var b []byte
+	if s.Kind == KindCPU {
+		b = append(r.cpu, cpuDef.Name...)
+	} else {
+		b = append(r.mem, memDef.Name...)
+	}
+	b = append(b, `{namespace="`...)
+	b = append(b, s.Namespace...)
+	b = append(b, `",pod="`...)
+	b = append(b, s.Pod...)
+	b = append(b, `",container="`...)
+	b = append(b, s.Container...)
+	b = append(b, `",node="`...)
+	b = append(b, r.node...)
+	b = append(b, `"} `...)
+	b = append(b, s.Value...)
+	if r.timestamps && len(s.Timestamp) > 0 {
+		b = append(b, ' ')
+		b = append(b, s.Timestamp...)
+	}
+	b = append(b, '\n')
+	if s.Kind == KindCPU {
+		r.cpu = b
+	} else {
+		r.mem = b
+	}
+}
+
+// result copies the rendered bytes into one exact-size allocation.
+func (r *renderer) result(at time.Time) *nodeUsage {
+	buf := make([]byte, len(r.cpu)+len(r.mem))
+	copy(buf, r.cpu)
+	copy(buf[len(r.cpu):], r.mem)
+	return &nodeUsage{cpu: buf[:len(r.cpu):len(r.cpu)], mem: buf[len(r.cpu):], series: r.series, at: at}
+}

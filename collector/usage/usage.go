@@ -1,0 +1,219 @@
+// Package usage is the usage collector: container CPU and memory usage read
+// from every kubelet's /metrics/resource (or from metrics.k8s.io) on a
+// background loop and kept as pre-rendered exposition per node, so that a
+// Prometheus scrape only copies bytes.
+package usage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kubepulse/kubepulse/collector"
+)
+
+// Sources of usage, for --usage.source.
+const (
+	SourceKubelet    = "kubelet"
+	SourceMetricsAPI = "metrics-api"
+	SourceNone       = "none"
+)
+
+// Flags holds the collector's flag values.
+type Flags struct {
+	Source   string
+	Interval time.Duration
+	Kubelet  KubeletConfig
+}
+
+// AddFlags declares the --usage.* flags on f.
+func AddFlags(f collector.Flagger, c *Flags) {
+	f.Flag("usage.source", "Where container usage comes from: kubelet (each kubelet's /metrics/resource, direct), metrics-api (metrics.k8s.io PodMetrics) or none.").
+		Default(SourceKubelet).EnumVar(&c.Source, SourceKubelet, SourceMetricsAPI, SourceNone)
+	f.Flag("usage.interval", "How often usage is read in the background (not per Prometheus scrape).").
+		Default("15s").DurationVar(&c.Interval)
+	f.Flag("usage.kubelet-concurrency", "Kubelets read in parallel.").
+		Default("64").IntVar(&c.Kubelet.Concurrency)
+	f.Flag("usage.kubelet-timeout", "Timeout of one kubelet read (connect, TLS, headers and body).").
+		Default("5s").DurationVar(&c.Kubelet.Timeout)
+	f.Flag("usage.kubelet-path", "Kubelet endpoint to read; /metrics/cadvisor also works but is much larger.").
+		Default("/metrics/resource").StringVar(&c.Kubelet.Path)
+	f.Flag("usage.kubelet-token-file", "Bearer token sent to kubelets, re-read every round (rotated service-account tokens). Empty sends none.").
+		Default("/var/run/secrets/kubernetes.io/serviceaccount/token").StringVar(&c.Kubelet.TokenFile)
+	f.Flag("usage.kubelet-ca-file", "PEM CA bundle that signed the kubelets' serving certificates. Empty uses the system roots.").
+		Default("").StringVar(&c.Kubelet.CAFile)
+	f.Flag("usage.kubelet-insecure-skip-verify", "Do not verify kubelet serving certificates (kind, minikube and other self-signed kubelets).").
+		Default("false").BoolVar(&c.Kubelet.InsecureSkipVerify)
+	f.Flag("usage.kubelet-timestamps", "Expose the kubelet's sample timestamps instead of letting Prometheus stamp the scrape time.").
+		Default("false").BoolVar(&c.Kubelet.Timestamps)
+}
+
+// rounder is one background source.
+type rounder interface {
+	round(ctx context.Context) error
+}
+
+type kubeletRounder struct {
+	k        *KubeletSource
+	store    *Store
+	interval time.Duration
+	nodes    func() []Node
+	local    string
+}
+
+func (r kubeletRounder) round(ctx context.Context) error {
+	n, failed := r.k.Round(ctx)
+	keep := map[string]bool{}
+	for _, nd := range r.nodes() {
+		if r.local == "" || nd.Name == r.local {
+			keep[nd.Name] = true
+		}
+	}
+	// A node that keeps failing loses its usage after three intervals, so
+	// stale values do not pose as current ones for long.
+	r.store.retain(keep, time.Now(), 3*r.interval)
+	if n > 0 && failed == n {
+		return fmt.Errorf("all %d kubelets failed in the last round", n)
+	}
+	return nil
+}
+
+type apiRounder struct{ m *MetricsAPISource }
+
+func (r apiRounder) round(ctx context.Context) error { return r.m.Round(ctx) }
+
+// Collector runs the background loop and serves the store.
+type Collector struct {
+	logger   log.Logger
+	store    *Store
+	src      rounder
+	interval time.Duration
+	synced   func() bool // the node source is ready to list; may be nil
+	start    func(ctx context.Context) error
+
+	ready   atomic.Bool
+	lastErr atomic.Pointer[error]
+	once    sync.Once
+	done    chan struct{}
+}
+
+// Deps are what the collector needs from the cluster source.
+type Deps struct {
+	Nodes    func() []Node                      // kubelet mode
+	NodeName string                             // --node; "" reads all nodes
+	Synced   func() bool                        // nodes listed at least once; nil means always
+	Start    func(ctx context.Context) error    // starts the cluster source; may be nil
+	PodNode  func(namespace, pod string) string // metrics-api node label; may be nil
+	Metrics  MetricsClientFunc                  // metrics-api mode
+}
+
+// New builds the collector for the configured source.
+func New(f Flags, d Deps, logger log.Logger) (*Collector, error) {
+	if f.Interval <= 0 {
+		return nil, fmt.Errorf("--usage.interval must be positive, got %s", f.Interval)
+	}
+	c := &Collector{logger: logger, store: NewStore(), interval: f.Interval, synced: d.Synced, start: d.Start, done: make(chan struct{})}
+	switch f.Source {
+	case SourceNone:
+		c.ready.Store(true)
+	case SourceKubelet:
+		if d.Nodes == nil {
+			return nil, errors.New("usage: kubelet source needs a node list")
+		}
+		k, err := NewKubeletSource(f.Kubelet, d.Nodes, d.NodeName, c.store, logger)
+		if err != nil {
+			return nil, err
+		}
+		c.src = kubeletRounder{k: k, store: c.store, interval: f.Interval, nodes: d.Nodes, local: d.NodeName}
+	case SourceMetricsAPI:
+		if d.Metrics == nil {
+			return nil, errors.New("usage: metrics-api source needs a client")
+		}
+		mc, err := d.Metrics()
+		if err != nil {
+			return nil, fmt.Errorf("--usage.source=metrics-api: %w", err)
+		}
+		c.src = apiRounder{NewMetricsAPISource(mc, d.PodNode, d.NodeName, c.store, logger)}
+	default:
+		return nil, fmt.Errorf("--usage.source: unknown source %q (kubelet, metrics-api or none)", f.Source)
+	}
+	return c, nil
+}
+
+// Start runs the loop until ctx ends. It returns at once.
+func (c *Collector) Start(ctx context.Context) error {
+	if c.src == nil {
+		return nil
+	}
+	if c.start != nil {
+		if err := c.start(ctx); err != nil {
+			return err
+		}
+	}
+	c.once.Do(func() { go c.loop(ctx) })
+	return nil
+}
+
+func (c *Collector) loop(ctx context.Context) {
+	defer close(c.done)
+	t := time.NewTicker(c.interval)
+	defer t.Stop()
+	for {
+		c.RunOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce runs one round now, unless the node source has not synced yet.
+// The loop calls it; tests call it directly to stay free of timing.
+func (c *Collector) RunOnce(ctx context.Context) {
+	if c.synced != nil && !c.synced() {
+		return
+	}
+	start := time.Now()
+	err := c.src.round(ctx)
+	if err != nil {
+		level.Warn(c.logger).Log("msg", "usage round failed", "err", err)
+		c.lastErr.Store(&err)
+	} else {
+		c.lastErr.Store(nil)
+	}
+	level.Debug(c.logger).Log("msg", "usage round done", "duration_seconds", time.Since(start).Seconds(), "series", c.store.Series())
+	c.ready.Store(true)
+}
+
+// Ready is true once one round has run (whatever its outcome: a kubelet
+// that is down must not keep the exporter unready).
+func (c *Collector) Ready() bool { return c.ready.Load() }
+
+// Update sends nothing (every family is pre-rendered) and fails the
+// collector when the last round failed entirely.
+func (c *Collector) Update(chan<- prometheus.Metric) error {
+	if p := c.lastErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// WriteRaw streams the pre-rendered families.
+func (c *Collector) WriteRaw(w io.Writer) error {
+	if c.src == nil {
+		return nil
+	}
+	return c.store.WriteRaw(w)
+}
+
+// Store exposes the store, for benchmarks.
+func (c *Collector) Store() *Store { return c.store }
