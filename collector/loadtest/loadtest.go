@@ -42,12 +42,12 @@ type Config struct {
 }
 
 var flags struct {
-	files         []string
-	runLabel      string
-	transactions  string
-	txnLabel      string
-	timezone      string
-	rescan, poll  time.Duration
+	files        []string
+	runLabel     string
+	transactions string
+	txnLabel     string
+	timezone     string
+	rescan, poll time.Duration
 }
 
 func init() {
