@@ -1,0 +1,120 @@
+package rulesbench
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+)
+
+func TestLoadAndEvaluate(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenTSDB(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const steps = 21 // 10 minutes of 30 s samples
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	st, err := Load(ctx, db, SmallScale, start, steps, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	t.Logf("loaded %d series, %d samples in %v, heap +%.0f B/series", st.Series, st.Samples, st.Took,
+		float64(after.HeapAlloc-before.HeapAlloc)/float64(st.Series))
+
+	s := SmallScale
+	containers := s.Pods * s.ContainersPerPod
+	loadCases := []struct {
+		name string
+		want int
+	}{
+		{"kubepulse_pod_owner", s.Pods},
+		{"kubepulse_pod_phase", 5 * s.Pods},
+		{"kubepulse_container_cpu_usage_seconds_total", containers},
+		{"kubepulse_container_resource_requests", 2 * containers},
+		{"kubepulse_node_allocatable", 3 * s.Nodes},
+		{"kubepulse_node_requests", 2 * s.Nodes},
+		{"kubepulse_hpa_max_replicas", s.HPAs},
+		{"kubepulse_log_lines_total", containers},
+	}
+	for _, tc := range loadCases {
+		if got := st.Names[tc.name]; got != tc.want {
+			t.Errorf("%s: %d series, want %d", tc.name, got, tc.want)
+		}
+	}
+	if st.Samples != st.Series*steps {
+		t.Errorf("samples = %d, want %d", st.Samples, st.Series*steps)
+	}
+
+	engine := NewEngine()
+	groups, err := LoadGroups(ctx, db, engine, filepath.Join("testdata", "rules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOrder := []string{"fixture-workload", "fixture-node", "fixture-logs"}
+	if len(groups) != len(wantOrder) {
+		t.Fatalf("%d groups, want %d", len(groups), len(wantOrder))
+	}
+	first := start.Add(8 * time.Minute)
+	res, err := Evaluate(ctx, db, engine, groups, first, 30*time.Second, 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evalCases := []struct {
+		group     string
+		outSeries int
+		empty     []string
+	}{
+		// pod relabel + one series per workload twice.
+		{"fixture-workload", s.Pods + 2*s.Workloads, nil},
+		// cpu and memory per node + one cluster sum.
+		{"fixture-node", 2*s.Nodes + 1, nil},
+		// log matches per namespace (error rule) + the avg_over_time of the
+		// workload cpu record, + the rule on a missing metric.
+		{"fixture-logs", s.Namespaces + s.Workloads, []string{"fixture:never_matches"}},
+	}
+	for i, tc := range evalCases {
+		t.Run(tc.group, func(t *testing.T) {
+			r := res[i]
+			if r.Name != wantOrder[i] || r.Name != tc.group {
+				t.Fatalf("group %d is %q, want %q", i, r.Name, tc.group)
+			}
+			if len(r.Durations) != 3 || r.Median <= 0 {
+				t.Errorf("durations %v, median %v: want 3 measured evaluations", r.Durations, r.Median)
+			}
+			if len(r.Errors) > 0 {
+				t.Errorf("rule errors: %v", r.Errors)
+			}
+			if r.OutSeries != tc.outSeries {
+				t.Errorf("output series = %d, want %d", r.OutSeries, tc.outSeries)
+			}
+			if len(r.EmptyRules) != len(tc.empty) || (len(tc.empty) > 0 && r.EmptyRules[0] != tc.empty[0]) {
+				t.Errorf("empty rules = %v, want %v", r.EmptyRules, tc.empty)
+			}
+		})
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		in   []time.Duration
+		want time.Duration
+	}{
+		{nil, 0},
+		{[]time.Duration{3}, 3},
+		{[]time.Duration{5, 1, 3}, 3},
+		{[]time.Duration{4, 1, 3, 2}, 2},
+	} {
+		if got := median(tc.in); got != tc.want {
+			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,380 @@
+// Package rulesbench measures how long each generated recording-rule group
+// takes to evaluate on a large cluster: it appends synthetic kubepulse series
+// for a whole cluster into an in-process Prometheus TSDB and evaluates the
+// groups of prometheus_rules.yaml with the real promql engine and rules
+// manager, as a Prometheus server would.
+package rulesbench
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"golang.org/x/sync/errgroup"
+)
+
+// Scale is the shape of the synthetic cluster.
+type Scale struct {
+	Nodes            int
+	Pods             int
+	ContainersPerPod int
+	Workloads        int // pods are spread evenly over workloads
+	Namespaces       int
+	HPAs             int // the first HPAs workloads are autoscaled
+	// ErrorContainersPct is the share of containers (0-100) whose logs ever
+	// matched the error rule, so that kubepulse_log_matches_total exists.
+	ErrorContainersPct int
+	LoadTestRuns       int
+	Job                string // job label of every series
+}
+
+// FullScale is the 150k-pod cluster of the benchmark.
+var FullScale = Scale{
+	Nodes: 5000, Pods: 150000, ContainersPerPod: 2, Workloads: 15000, Namespaces: 500,
+	HPAs: 3000, ErrorContainersPct: 20, LoadTestRuns: 2, Job: "kubepulse",
+}
+
+// SmallScale is for tests: the same shape, 1/50 of the size.
+var SmallScale = Scale{
+	Nodes: 100, Pods: 3000, ContainersPerPod: 2, Workloads: 300, Namespaces: 10,
+	HPAs: 60, ErrorContainersPct: 20, LoadTestRuns: 1, Job: "kubepulse",
+}
+
+// kind says how a series' value moves over time.
+type kind uint8
+
+const (
+	constant kind = iota // base
+	wave                 // base * (1 + 0.2*sin(step/7 + phase))
+	counter              // base + rate * seconds since start
+)
+
+// series is one synthetic series as emitted by Scale.each.
+type series struct {
+	lset labels.Labels
+	kind kind
+	base float64
+	rate float64 // counter: per second; wave: phase
+}
+
+const (
+	gib = 1 << 30
+	mib = 1 << 20
+)
+
+var (
+	phases     = []string{"Pending", "Running", "Succeeded", "Failed", "Unknown"}
+	conditions = []string{"true", "false", "unknown"}
+)
+
+// each calls emit for every series of the cluster, in a fixed order, so two
+// runs build the same data. Metric names and labels are the exporter's
+// (issue 2 and 4 schemas); TestSynthMatchesExporterDefinitions checks them
+// against the collectors' own definitions.
+func (s Scale) each(emit func(series)) {
+	job := s.Job
+	cluster := "kubepulse-0:9850" // the Deployment exporter's instance
+	put := func(k kind, base, rate float64, kv ...string) {
+		kv = append(kv, "job", job)
+		hasInstance := false
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i] == "instance" {
+				hasInstance = true
+			}
+		}
+		if !hasInstance {
+			kv = append(kv, "instance", cluster)
+		}
+		emit(series{lset: labels.FromStrings(kv...), kind: k, base: base, rate: rate})
+	}
+	// Node requests and limits are the sums over the node's pods, so compute
+	// them from the same per-container figures as below.
+	nodeReqCPU := make([]float64, s.Nodes)
+	nodeReqMem := make([]float64, s.Nodes)
+	nodeLimCPU := make([]float64, s.Nodes)
+	nodeLimMem := make([]float64, s.Nodes)
+	type ctr struct{ reqCPU, reqMem, limCPU, limMem, useCPU, useMem float64 }
+	containerFigures := func(p, c int) ctr {
+		h := hash(uint64(p*8 + c))
+		reqCPU := 0.05 + float64(h%20)*0.05 // 50m..1
+		reqMem := float64(64+(h>>8)%960) * mib
+		// Usage mostly well below requests (the seed's waste), a few near limits.
+		useFrac := 0.1 + float64((h>>20)%80)/100
+		return ctr{reqCPU, reqMem, reqCPU * 2, reqMem * 1.5, reqCPU * useFrac, reqMem * useFrac}
+	}
+	for p := 0; p < s.Pods; p++ {
+		n := p % s.Nodes
+		for c := 0; c < s.ContainersPerPod; c++ {
+			f := containerFigures(p, c)
+			nodeReqCPU[n] += f.reqCPU
+			nodeReqMem[n] += f.reqMem
+			nodeLimCPU[n] += f.limCPU
+			nodeLimMem[n] += f.limMem
+		}
+	}
+	for n := 0; n < s.Nodes; n++ {
+		node := fmt.Sprintf("node-%05d", n)
+		for _, r := range []struct {
+			res, unit             string
+			capv, alloc, req, lim float64
+		}{
+			{"cpu", "core", 16, 15.5, nodeReqCPU[n], nodeLimCPU[n]},
+			{"memory", "byte", 64 * gib, 60 * gib, nodeReqMem[n], nodeLimMem[n]},
+			{"pods", "integer", 110, 110, 0, 0},
+		} {
+			put(constant, r.capv, 0, "__name__", "kubepulse_node_capacity", "node", node, "resource", r.res, "unit", r.unit)
+			put(constant, r.alloc, 0, "__name__", "kubepulse_node_allocatable", "node", node, "resource", r.res, "unit", r.unit)
+			if r.res != "pods" {
+				put(constant, r.req, 0, "__name__", "kubepulse_node_requests", "node", node, "resource", r.res, "unit", r.unit)
+				put(constant, r.lim, 0, "__name__", "kubepulse_node_limits", "node", node, "resource", r.res, "unit", r.unit)
+			}
+		}
+		for _, cond := range []string{"Ready", "MemoryPressure", "DiskPressure", "PIDPressure"} {
+			for _, st := range conditions {
+				v := 0.0
+				if (cond == "Ready") == (st == "true") && st != "unknown" {
+					v = 1
+				}
+				put(constant, v, 0, "__name__", "kubepulse_node_condition", "node", node, "condition", cond, "status", st)
+			}
+		}
+		put(constant, 0, 0, "__name__", "kubepulse_node_unschedulable", "node", node)
+		put(constant, 1, 0, "__name__", "kubepulse_node_info", "node", node, "kubelet_version", "v1.37.2",
+			"container_runtime", "containerd://2.1.0", "os_image", "Ubuntu 24.04", "zone", fmt.Sprintf("zone-%d", n%3), "instance_type", "m7i.4xlarge")
+		put(counter, 0, 0, "__name__", "kubepulse_kubelet_scrape_errors_total", "node", node)
+		// Per-node DaemonSet exporter (logs collector): its own health.
+		inst := fmt.Sprintf("10.%d.%d.%d:9850", n/65536, (n/256)%256, n%256)
+		put(wave, 2*float64(s.Pods/s.Nodes), float64(n), "__name__", "kubepulse_log_files_open", "instance", inst, "node", node)
+		put(wave, 1000, float64(n), "__name__", "kubepulse_log_lag_bytes", "instance", inst, "node", node)
+		put(counter, 0, 0, "__name__", "kubepulse_log_rotations_total", "instance", inst, "node", node)
+		put(counter, 0, 0, "__name__", "kubepulse_log_truncations_total", "instance", inst, "node", node)
+		put(constant, 1, 0, "__name__", "kubepulse_scrape_collector_success", "instance", inst, "collector", "logs")
+		put(wave, 0.01, float64(n), "__name__", "kubepulse_scrape_collector_duration_seconds", "instance", inst, "collector", "logs")
+	}
+	for _, c := range []string{"node", "pod", "hpa", "usage"} {
+		put(constant, 1, 0, "__name__", "kubepulse_scrape_collector_success", "collector", c)
+		put(wave, 0.2, 1, "__name__", "kubepulse_scrape_collector_duration_seconds", "collector", c)
+	}
+	for _, src := range []string{"nodes", "pods", "horizontalpodautoscalers", "replicasets"} {
+		put(constant, 1, 0, "__name__", "kubepulse_source_up", "source", src)
+		put(counter, 1.7e9, 1, "__name__", "kubepulse_source_last_sync_timestamp_seconds", "source", src)
+	}
+
+	podsPerWorkload := (s.Pods + s.Workloads - 1) / s.Workloads
+	for p := 0; p < s.Pods; p++ {
+		w := p / podsPerWorkload
+		ns := fmt.Sprintf("ns-%03d", w%s.Namespaces)
+		wl := fmt.Sprintf("app-%05d", w)
+		wkind, okind, oname := "Deployment", "ReplicaSet", wl+"-7d9f8b6c5"
+		switch w % 20 {
+		case 18:
+			wkind, okind, oname = "StatefulSet", "StatefulSet", wl
+		case 19:
+			wkind, okind, oname = "DaemonSet", "DaemonSet", wl
+		}
+		pod := fmt.Sprintf("%s-%05d", oname, p%podsPerWorkload)
+		node := fmt.Sprintf("node-%05d", p%s.Nodes)
+		n := p % s.Nodes
+		inst := fmt.Sprintf("10.%d.%d.%d:9850", n/65536, (n/256)%256, n%256)
+		put(constant, 1, 0, "__name__", "kubepulse_pod_owner", "namespace", ns, "pod", pod,
+			"owner_kind", okind, "owner_name", oname, "workload_kind", wkind, "workload", wl)
+		for _, ph := range phases {
+			v := 0.0
+			if ph == "Running" {
+				v = 1
+			}
+			put(constant, v, 0, "__name__", "kubepulse_pod_phase", "namespace", ns, "pod", pod, "phase", ph)
+		}
+		for c := 0; c < s.ContainersPerPod; c++ {
+			ctrName := "app"
+			if c > 0 {
+				ctrName = fmt.Sprintf("sidecar-%d", c)
+			}
+			f := containerFigures(p, c)
+			base := []string{"namespace", ns, "pod", pod, "container", ctrName}
+			withNode := append(append([]string{}, base...), "node", node)
+			for _, r := range []struct {
+				res, unit string
+				req, lim  float64
+			}{{"cpu", "core", f.reqCPU, f.limCPU}, {"memory", "byte", f.reqMem, f.limMem}} {
+				put(constant, r.req, 0, append([]string{"__name__", "kubepulse_container_resource_requests", "resource", r.res, "unit", r.unit}, withNode...)...)
+				put(constant, r.lim, 0, append([]string{"__name__", "kubepulse_container_resource_limits", "resource", r.res, "unit", r.unit}, withNode...)...)
+			}
+			put(counter, 1000*f.useCPU, f.useCPU, append([]string{"__name__", "kubepulse_container_cpu_usage_seconds_total"}, withNode...)...)
+			put(wave, f.useMem, float64(p), append([]string{"__name__", "kubepulse_container_memory_working_set_bytes"}, withNode...)...)
+			h := hash(uint64(p*8 + c + 3))
+			restarts := 0.0
+			if h%100 == 0 {
+				restarts = float64(1 + h%7)
+				put(constant, 1, 0, append([]string{"__name__", "kubepulse_container_last_terminated_reason", "reason", "OOMKilled"}, base...)...)
+			}
+			put(constant, restarts, 0, append([]string{"__name__", "kubepulse_container_restarts_total"}, base...)...)
+			// Log counters come from the node's DaemonSet exporter.
+			logKV := append(append([]string{}, base...), "instance", inst)
+			lines := float64(1 + h%20)
+			put(counter, 1e4, lines, append([]string{"__name__", "kubepulse_log_lines_total", "stream", "stdout"}, logKV...)...)
+			put(counter, 1e6, lines*120, append([]string{"__name__", "kubepulse_log_bytes_total"}, logKV...)...)
+			if int(h>>12%100) < s.ErrorContainersPct {
+				put(counter, 10, lines*0.01, append([]string{"__name__", "kubepulse_log_matches_total", "rule", "error"}, logKV...)...)
+			}
+		}
+	}
+	for i := 0; i < s.HPAs && i < s.Workloads; i++ {
+		ns := fmt.Sprintf("ns-%03d", i%s.Namespaces)
+		hpa := fmt.Sprintf("app-%05d", i)
+		put(constant, 2, 0, "__name__", "kubepulse_hpa_min_replicas", "namespace", ns, "hpa", hpa)
+		put(constant, 20, 0, "__name__", "kubepulse_hpa_max_replicas", "namespace", ns, "hpa", hpa)
+		put(constant, float64(podsPerWorkload), 0, "__name__", "kubepulse_hpa_current_replicas", "namespace", ns, "hpa", hpa)
+		put(constant, float64(podsPerWorkload), 0, "__name__", "kubepulse_hpa_desired_replicas", "namespace", ns, "hpa", hpa)
+		put(constant, 70, 0, "__name__", "kubepulse_hpa_target_metric", "namespace", ns, "hpa", hpa, "metric_name", "cpu", "metric_target_type", "utilization")
+		put(wave, 55, float64(i), "__name__", "kubepulse_hpa_current_metric", "namespace", ns, "hpa", hpa, "metric_name", "cpu", "metric_target_type", "utilization")
+		for _, cond := range []string{"AbleToScale", "ScalingActive", "ScalingLimited"} {
+			for _, st := range conditions {
+				v := 0.0
+				if (cond != "ScalingLimited") == (st == "true") && st != "unknown" {
+					v = 1
+				}
+				put(constant, v, 0, "__name__", "kubepulse_hpa_condition", "namespace", ns, "hpa", hpa, "condition", cond, "status", st)
+			}
+		}
+	}
+	for r := 0; r < s.LoadTestRuns; r++ {
+		run := fmt.Sprintf("run-%d", r)
+		for l := 0; l < 5; l++ {
+			label := fmt.Sprintf("GET /api/%d", l)
+			put(counter, 0, 200, "__name__", "kubepulse_loadtest_requests_total", "run", run, "label", label, "code", "200", "result", "success")
+			put(counter, 0, 1, "__name__", "kubepulse_loadtest_requests_total", "run", run, "label", label, "code", "500", "result", "failure")
+			le := []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+			for i, b := range le {
+				// Cumulative share of requests at or below b.
+				share := 1 - math.Exp(-float64(i+1)/4)
+				put(counter, 0, 201*share, "__name__", "kubepulse_loadtest_request_duration_seconds_bucket", "run", run, "label", label, "le", fmt.Sprint(b))
+			}
+			put(counter, 0, 201, "__name__", "kubepulse_loadtest_request_duration_seconds_bucket", "run", run, "label", label, "le", "+Inf")
+			put(counter, 0, 201, "__name__", "kubepulse_loadtest_request_duration_seconds_count", "run", run, "label", label)
+			put(counter, 0, 201*0.08, "__name__", "kubepulse_loadtest_request_duration_seconds_sum", "run", run, "label", label)
+		}
+		put(wave, 100, float64(r), "__name__", "kubepulse_loadtest_active_users", "run", run)
+	}
+}
+
+// hash is splitmix64: cheap, deterministic spread for synthetic figures.
+func hash(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// LoadStats describes what Load appended.
+type LoadStats struct {
+	Series  int
+	Samples int
+	Names   map[string]int // series per metric name
+	Took    time.Duration
+}
+
+// Load appends the cluster's series at steps timestamps, interval apart,
+// starting at start. Each series is created once at the first step and then
+// appended by reference, as a scrape loop does.
+func Load(ctx context.Context, db storage.Appendable, s Scale, start time.Time, steps int, interval time.Duration) (LoadStats, error) {
+	began := time.Now()
+	st := LoadStats{Names: map[string]int{}}
+	var (
+		refs  []storage.SeriesRef
+		kinds []kind
+		bases []float64
+		rates []float32
+	)
+	const batch = 100000
+	app := db.Appender(ctx)
+	pending := 0
+	commit := func() error {
+		if err := app.Commit(); err != nil {
+			return err
+		}
+		app = db.Appender(ctx)
+		pending = 0
+		return nil
+	}
+	t0 := start.UnixMilli()
+	var appendErr error
+	s.each(func(se series) {
+		if appendErr != nil {
+			return
+		}
+		ref, err := app.Append(0, se.lset, t0, value(se.kind, se.base, se.rate, 0, 0))
+		if err != nil {
+			appendErr = fmt.Errorf("append %s: %w", se.lset, err)
+			return
+		}
+		refs = append(refs, ref)
+		kinds = append(kinds, se.kind)
+		bases = append(bases, se.base)
+		rates = append(rates, float32(se.rate))
+		st.Names[se.lset.Get(labels.MetricName)]++
+		if pending++; pending >= batch {
+			appendErr = commit()
+		}
+	})
+	if appendErr != nil {
+		return st, appendErr
+	}
+	if err := commit(); err != nil {
+		return st, err
+	}
+	// Later steps append by reference, in parallel over disjoint slices of
+	// the series (the head takes concurrent appenders, as parallel scrapes do).
+	workers := runtime.GOMAXPROCS(0)
+	chunk := (len(refs) + workers - 1) / workers
+	g, gctx := errgroup.WithContext(ctx)
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min((w+1)*chunk, len(refs))
+		g.Go(func() error {
+			app := db.Appender(gctx)
+			pending := 0
+			for step := 1; step < steps; step++ {
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				t := t0 + int64(step)*interval.Milliseconds()
+				secs := float64(step) * interval.Seconds()
+				for i := lo; i < hi; i++ {
+					if _, err := app.Append(refs[i], labels.EmptyLabels(), t, value(kinds[i], bases[i], float64(rates[i]), step, secs)); err != nil {
+						_ = app.Rollback()
+						return fmt.Errorf("append step %d: %w", step, err)
+					}
+					if pending++; pending >= batch {
+						if err := app.Commit(); err != nil {
+							return err
+						}
+						app = db.Appender(gctx)
+						pending = 0
+					}
+				}
+			}
+			return app.Commit()
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return st, err
+	}
+	st.Series = len(refs)
+	st.Samples = len(refs) * steps
+	st.Took = time.Since(began)
+	return st, nil
+}
+
+func value(k kind, base, rate float64, step int, secs float64) float64 {
+	switch k {
+	case wave:
+		return base * (1 + 0.2*math.Sin(float64(step)/7+rate))
+	case counter:
+		return base + rate*secs
+	}
+	return base
+}
