@@ -1,0 +1,3 @@
+package all
+
+import _ "github.com/kubepulse/kubepulse/collector/logs" // --collector.logs

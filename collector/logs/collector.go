@@ -1,0 +1,178 @@
+// Package logs is the logs collector: error counters from the container log
+// files under the kubelet log root (/var/log/pods), exact across rotation and
+// restart. It needs no API access: namespace, pod and container come from the
+// path. See docs/logs.md.
+package logs
+
+import (
+	"context"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kubepulse/kubepulse/collector"
+)
+
+const name = "logs"
+
+var (
+	linesDef = collector.Define(name, "kubepulse_log_lines_total",
+		"Logical log lines read (P/F and docker split records joined), by stream; malformed records count under stream=\"unknown\".",
+		collector.Counter, "namespace", "pod", "container", "stream")
+	matchesDef = collector.Define(name, "kubepulse_log_matches_total",
+		"Logical log lines matching a rule of --logs.rules-file; a line counts once per rule it matches.",
+		collector.Counter, "namespace", "pod", "container", "rule")
+	bytesDef = collector.Define(name, "kubepulse_log_bytes_total",
+		"Bytes of log files read and accounted for.", collector.Counter, "namespace", "pod", "container")
+	filesOpenDef = collector.Define(name, "kubepulse_log_files_open",
+		"Log files currently held open by the tailer.", collector.Gauge)
+	lagDef = collector.Define(name, "kubepulse_log_lag_bytes",
+		"Bytes on disk not yet read, as of the last directory scan.", collector.Gauge)
+	rotationsDef = collector.Define(name, "kubepulse_log_rotations_total",
+		"Rename rotations (N.log renamed to N.log.<suffix>) followed.", collector.Counter)
+	truncationsDef = collector.Define(name, "kubepulse_log_truncations_total",
+		"Truncations (copytruncate) detected: the file was read again from 0.", collector.Counter)
+	truncatedDef = collector.Define(name, "kubepulse_log_lines_truncated_total",
+		"Logical lines longer than --logs.max-line-bytes: counted and matched on their kept prefix.", collector.Counter)
+	errorsDef = collector.Define(name, "kubepulse_log_errors_total",
+		"Tailer errors by reason. Malformed records are still counted as lines and matched on their raw text.",
+		collector.Counter, "reason")
+)
+
+var flagCfg Config
+
+func init() {
+	collector.RegisterFlags(func(f collector.Flagger) {
+		f.Flag("logs.path", "Kubelet pod log root: <namespace>_<pod>_<uid>/<container>/<N>.log.").
+			Default("/var/log/pods").StringVar(&flagCfg.Path)
+		f.Flag("logs.rules-file", "YAML rules file: rules: [{name, regex, streams?: [stdout|stderr]}]. Empty: the default rules (docs/logs.md).").
+			Default("").StringVar(&flagCfg.RulesFile)
+		f.Flag("logs.positions-file", "Where read positions are kept across restarts. Empty disables it.").
+			Default("/var/lib/kubepulse/log-positions.json").StringVar(&flagCfg.PositionsFile)
+		f.Flag("logs.positions-sync-interval", "How often the positions file is written (it is also written at shutdown).").
+			Default("5s").DurationVar(&flagCfg.PositionsSync)
+		f.Flag("logs.max-line-bytes", "Longest logical line kept; longer lines are cut, counted, and matched on their prefix.").
+			Default("65536").IntVar(&flagCfg.MaxLineBytes)
+		f.Flag("logs.poll-interval", "Full rescan interval; inotify triggers scans sooner when available.").
+			Default("500ms").DurationVar(&flagCfg.Poll)
+		f.Flag("logs.series-ttl", "How long series of a container whose log directory is gone are kept.").
+			Default("10m").DurationVar(&flagCfg.SeriesTTL)
+	})
+	collector.Register(name, false, func(logger log.Logger) (collector.Collector, error) {
+		return New(flagCfg, logger)
+	})
+}
+
+// Collector exposes a Tailer's counters.
+type Collector struct {
+	t *Tailer
+}
+
+// New builds the collector; a bad rules file fails here, at start-up.
+func New(cfg Config, logger log.Logger) (*Collector, error) {
+	t, err := NewTailer(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	return &Collector{t: t}, nil
+}
+
+// Tailer returns the underlying tailer (tests, benchmarks).
+func (c *Collector) Tailer() *Tailer { return c.t }
+
+// Start implements collector.Starter.
+func (c *Collector) Start(ctx context.Context) error { return c.t.Start(ctx) }
+
+// Stop implements collector.Stopper: stop reading, write positions.
+func (c *Collector) Stop() error { return c.t.Stop() }
+
+// Ready implements collector.Readier.
+func (c *Collector) Ready() bool { return c.t.Ready() }
+
+// Update implements collector.Collector.
+func (c *Collector) Update(ch chan<- prometheus.Metric) error {
+	t := c.t
+	ld, md, bd := linesDef.Desc(), matchesDef.Desc(), bytesDef.Desc()
+	for _, ct := range t.snapshot() {
+		for st := 0; st < numStreams; st++ {
+			v := ct.lines[st].Load()
+			if v == 0 && st == streamUnknown {
+				continue
+			}
+			ch <- prometheus.MustNewConstMetric(ld, prometheus.CounterValue, float64(v), ct.namespace, ct.pod, ct.name, streamNames[st])
+		}
+		for i, r := range t.rules.rules {
+			ch <- prometheus.MustNewConstMetric(md, prometheus.CounterValue, float64(ct.matches[i].Load()), ct.namespace, ct.pod, ct.name, r.name)
+		}
+		ch <- prometheus.MustNewConstMetric(bd, prometheus.CounterValue, float64(ct.bytes.Load()), ct.namespace, ct.pod, ct.name)
+	}
+	h := t.Health()
+	ch <- prometheus.MustNewConstMetric(filesOpenDef.Desc(), prometheus.GaugeValue, float64(h.FilesOpen))
+	ch <- prometheus.MustNewConstMetric(lagDef.Desc(), prometheus.GaugeValue, float64(h.LagBytes))
+	ch <- prometheus.MustNewConstMetric(rotationsDef.Desc(), prometheus.CounterValue, float64(h.Rotations))
+	ch <- prometheus.MustNewConstMetric(truncationsDef.Desc(), prometheus.CounterValue, float64(h.Truncations))
+	ch <- prometheus.MustNewConstMetric(truncatedDef.Desc(), prometheus.CounterValue, float64(h.TruncatedLines))
+	for _, n := range errReasonNames {
+		ch <- prometheus.MustNewConstMetric(errorsDef.Desc(), prometheus.CounterValue, float64(h.Errors[n]), n)
+	}
+	return nil
+}
+
+func (t *Tailer) snapshot() []*container {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*container, 0, len(t.containers))
+	for _, c := range t.containers {
+		out = append(out, c)
+	}
+	return out
+}
+
+// Health is the tailer's own state.
+type Health struct {
+	FilesOpen      int64
+	LagBytes       int64
+	Rotations      uint64
+	Truncations    uint64
+	TruncatedLines uint64
+	Errors         map[string]uint64
+}
+
+// Health returns the tailer health counters.
+func (t *Tailer) Health() Health {
+	h := Health{
+		FilesOpen:      t.openFiles.Load(),
+		LagBytes:       t.lag.Load(),
+		Rotations:      t.rotations.Load(),
+		Truncations:    t.truncations.Load(),
+		TruncatedLines: t.truncLines.Load(),
+		Errors:         map[string]uint64{},
+	}
+	for i := range t.errs {
+		h.Errors[errReasonNames[i]] = t.errs[i].Load()
+	}
+	return h
+}
+
+// Counts is one container's counters, for tests and benchmarks.
+type Counts struct {
+	Lines   map[string]uint64 // by stream
+	Matches map[string]uint64 // by rule
+	Bytes   uint64
+}
+
+// Counts returns the counters keyed by "namespace/pod/container".
+func (t *Tailer) Counts() map[string]Counts {
+	out := map[string]Counts{}
+	for _, c := range t.snapshot() {
+		cc := Counts{Lines: map[string]uint64{}, Matches: map[string]uint64{}, Bytes: c.bytes.Load()}
+		for st := range c.lines {
+			cc.Lines[streamNames[st]] = c.lines[st].Load()
+		}
+		for i, r := range t.rules.rules {
+			cc.Matches[r.name] = c.matches[i].Load()
+		}
+		out[c.namespace+"/"+c.pod+"/"+c.name] = cc
+	}
+	return out
+}

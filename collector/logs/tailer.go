@@ -1,0 +1,980 @@
+package logs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+
+	"github.com/kubepulse/kubepulse/internal/tail"
+)
+
+// Config is the logs collector's configuration (its flags).
+type Config struct {
+	Path          string        // --logs.path: kubelet pod log root
+	RulesFile     string        // --logs.rules-file; "" means the default rules
+	PositionsFile string        // --logs.positions-file; "" disables persistence
+	PositionsSync time.Duration // how often positions are written
+	MaxLineBytes  int           // --logs.max-line-bytes
+	Poll          time.Duration // full rescan interval (inotify triggers more)
+	SeriesTTL     time.Duration // --logs.series-ttl
+	Workers       int           // parallel readers; 0 = GOMAXPROCS
+	BufferBytes   int           // read buffer per worker
+	// MaxChunksPerTurn bounds how long one reader holds a file group before
+	// letting others (and positions saves) go; 0 = 256 chunks.
+	MaxChunksPerTurn int
+}
+
+func (c *Config) defaults() {
+	if c.PositionsSync <= 0 {
+		c.PositionsSync = 5 * time.Second
+	}
+	if c.MaxLineBytes <= 0 {
+		c.MaxLineBytes = 64 << 10
+	}
+	if c.Poll <= 0 {
+		c.Poll = 500 * time.Millisecond
+	}
+	if c.SeriesTTL <= 0 {
+		c.SeriesTTL = 10 * time.Minute
+	}
+	if c.Workers <= 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
+	}
+	if c.BufferBytes <= 0 {
+		c.BufferBytes = 256 << 10
+	}
+	if c.MaxChunksPerTurn <= 0 {
+		c.MaxChunksPerTurn = 256
+	}
+}
+
+// Error reasons of kubepulse_log_errors_total.
+const (
+	errMalformedCRI = iota
+	errMalformedDocker
+	errRecordTooLong
+	errRead
+	errOpen
+	errStat
+	errBadPath
+	errPositions
+	errWatch
+	numErrReasons
+)
+
+var errReasonNames = [numErrReasons]string{
+	"malformed_cri", "malformed_docker", "record_too_long", "read", "open", "stat", "bad_path", "positions", "watch",
+}
+
+// container holds the counters of one <ns>_<pod>_<uid>/<container> directory.
+type container struct {
+	dir                  string
+	namespace, pod, name string
+	lines                [numStreams]atomic.Uint64
+	matches              []atomic.Uint64
+	bytes                atomic.Uint64
+
+	// guarded by Tailer.mu
+	series map[int]*series
+	goneAt time.Time
+	maxN   int
+}
+
+// series is one N.log with its rotated files N.log.<suffix>, read in order.
+type series struct {
+	c   *container
+	n   int
+	key string // dir/N.log
+
+	mu      sync.Mutex
+	files   []*file // rotated (by name), then the current N.log
+	join    [2]joiner
+	emitted []emittedRec // records counted while a P join is pending (for exact resume)
+	queued  bool
+	active  bool // the newest restart of its container: keeps its fd open
+	gone    bool
+}
+
+type emittedRec struct {
+	f   *file
+	off int64
+}
+
+type joiner struct {
+	active    bool
+	truncated bool
+	buf       []byte
+	f         *file // where the pending logical line started
+}
+
+// file is one physical file; all fields are guarded by its series' mu.
+type file struct {
+	name    string
+	id      tail.FileID
+	fp      tail.Fingerprint
+	fd      *os.File
+	current bool // named N.log (not rotated)
+	gone    bool // no longer in the directory
+	format  format
+	size    int64 // last known size
+	readOff int64 // bytes parsed
+	commit  int64 // bytes fully accounted: the resume point
+	skip    map[int64]bool
+	// skipToNL: inside a record longer than the read buffer; its head was
+	// counted, the rest up to the newline is passed over.
+	skipToNL bool
+
+	lagContrib int64 // this file's part of Tailer.lag
+	dropped    bool
+}
+
+// Tailer follows every container log file under a kubelet log root.
+type Tailer struct {
+	cfg    Config
+	rules  *ruleSet
+	logger log.Logger
+
+	mu         sync.Mutex
+	containers map[string]*container
+	badPaths   map[string]bool
+	saved      *savedPositions // positions loaded at start, until the first scan claims them
+	watched    map[string]bool
+
+	queue   chan *series
+	wake    chan struct{}
+	watcher *fsnotify.Watcher
+
+	lag         atomic.Int64
+	openFiles   atomic.Int64
+	rotations   atomic.Uint64
+	truncations atomic.Uint64
+	truncLines  atomic.Uint64
+	errs        [numErrReasons]atomic.Uint64
+	scanned     atomic.Bool
+
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+	stopErr  error
+	saveMu   sync.Mutex
+}
+
+// NewTailer validates the configuration and loads the rules; nothing runs
+// until Start.
+func NewTailer(cfg Config, logger log.Logger) (*Tailer, error) {
+	cfg.defaults()
+	rules, err := loadRules(cfg.RulesFile)
+	if err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = log.NewNopLogger()
+	}
+	return &Tailer{
+		cfg:        cfg,
+		rules:      rules,
+		logger:     logger,
+		containers: map[string]*container{},
+		badPaths:   map[string]bool{},
+		watched:    map[string]bool{},
+		queue:      make(chan *series, 1<<16),
+		wake:       make(chan struct{}, 1),
+	}, nil
+}
+
+// Start loads the positions file and starts the scanner and readers.
+func (t *Tailer) Start(ctx context.Context) error {
+	saved, err := loadPositions(t.cfg.PositionsFile)
+	if err != nil {
+		// A corrupt positions file must not stop log counting; start over.
+		t.errs[errPositions].Add(1)
+		level.Error(t.logger).Log("msg", "ignoring unreadable positions file; reading all logs from the start", "file", t.cfg.PositionsFile, "err", err)
+		saved = &savedPositions{}
+	}
+	t.saved = saved.index()
+	ctx, t.cancel = context.WithCancel(ctx)
+	if w, err := fsnotify.NewWatcher(); err == nil {
+		t.watcher = w
+		t.wg.Add(1)
+		go t.pump(ctx, w)
+	} else {
+		t.errs[errWatch].Add(1)
+		level.Warn(t.logger).Log("msg", "inotify unavailable, polling only", "err", err)
+	}
+	t.wg.Add(1 + t.cfg.Workers)
+	go t.manage(ctx)
+	for i := 0; i < t.cfg.Workers; i++ {
+		go t.work(ctx)
+	}
+	return nil
+}
+
+// Stop stops reading and writes the positions file. Counters are final at
+// that point, so the positions match what was counted exactly.
+func (t *Tailer) Stop() error {
+	t.stopOnce.Do(func() {
+		if t.cancel != nil {
+			t.cancel()
+		}
+		t.wg.Wait()
+		if t.watcher != nil {
+			_ = t.watcher.Close()
+		}
+		t.stopErr = t.savePositions()
+		t.mu.Lock()
+		for _, c := range t.containers {
+			for _, s := range c.series {
+				s.mu.Lock()
+				for _, f := range s.files {
+					t.closeFile(f)
+				}
+				s.mu.Unlock()
+			}
+		}
+		t.mu.Unlock()
+	})
+	return t.stopErr
+}
+
+// Ready is true after the first full scan.
+func (t *Tailer) Ready() bool { return t.scanned.Load() }
+
+func (t *Tailer) pump(ctx context.Context, w *fsnotify.Watcher) {
+	defer t.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-w.Events:
+			if !ok {
+				return
+			}
+			select {
+			case t.wake <- struct{}{}:
+			default:
+			}
+		case err, ok := <-w.Errors:
+			if !ok {
+				return
+			}
+			t.errs[errWatch].Add(1)
+			level.Debug(t.logger).Log("msg", "inotify error; polling covers it", "err", err)
+			select {
+			case t.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+func (t *Tailer) manage(ctx context.Context) {
+	defer t.wg.Done()
+	tick := time.NewTicker(t.cfg.Poll)
+	defer tick.Stop()
+	save := time.NewTicker(t.cfg.PositionsSync)
+	defer save.Stop()
+	t.scan()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-t.wake:
+		case <-save.C:
+			if err := t.savePositions(); err != nil {
+				level.Warn(t.logger).Log("msg", "cannot write positions file", "file", t.cfg.PositionsFile, "err", err)
+			}
+			continue
+		}
+		t.scan()
+	}
+}
+
+func (t *Tailer) watch(dir string) {
+	if t.watcher == nil || t.watched[dir] {
+		return
+	}
+	if err := t.watcher.Add(dir); err != nil {
+		t.errs[errWatch].Add(1)
+		level.Debug(t.logger).Log("msg", "cannot watch directory; polling covers it", "dir", dir, "err", err)
+		return
+	}
+	t.watched[dir] = true
+}
+
+// scan lists the log tree, updates every file group and queues those with
+// unread bytes.
+func (t *Tailer) scan() {
+	root := t.cfg.Path
+	pods, err := os.ReadDir(root)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.errs[errStat].Add(1)
+		level.Warn(t.logger).Log("msg", "cannot list log directory", "dir", root, "err", err)
+	}
+	t.mu.Lock()
+	t.watch(root)
+	t.mu.Unlock()
+	seen := map[string]bool{}
+	for _, pe := range pods {
+		if !pe.IsDir() {
+			continue
+		}
+		podDir := filepath.Join(root, pe.Name())
+		ns, pod, ok := parsePodDir(pe.Name())
+		if !ok {
+			t.badPath(podDir, "expected <namespace>_<pod>_<uid>")
+			continue
+		}
+		t.mu.Lock()
+		t.watch(podDir)
+		t.mu.Unlock()
+		cents, err := os.ReadDir(podDir)
+		if err != nil {
+			continue // removed while listing
+		}
+		for _, ce := range cents {
+			if !ce.IsDir() {
+				continue
+			}
+			dir := filepath.Join(podDir, ce.Name())
+			seen[dir] = true
+			t.scanContainer(dir, ns, pod, ce.Name())
+		}
+	}
+	now := time.Now()
+	t.mu.Lock()
+	var gone []*container
+	for dir, c := range t.containers {
+		if seen[dir] {
+			continue
+		}
+		if c.goneAt.IsZero() {
+			c.goneAt = now
+			gone = append(gone, c)
+		} else if now.Sub(c.goneAt) > t.cfg.SeriesTTL {
+			delete(t.containers, dir)
+		}
+	}
+	for dir := range t.watched {
+		if dir != root && !seen[dir] {
+			if _, err := os.Stat(dir); err != nil {
+				delete(t.watched, dir) // inotify drops watches of removed dirs itself
+			}
+		}
+	}
+	if !t.scanned.Load() && t.saved != nil {
+		if n := t.saved.unclaimed(); n > 0 {
+			level.Info(t.logger).Log("msg", "positions of files deleted while stopped were dropped", "count", n)
+		}
+		t.saved = nil
+	}
+	t.mu.Unlock()
+	for _, c := range gone {
+		t.mu.Lock()
+		ss := make([]*series, 0, len(c.series))
+		for _, s := range c.series {
+			ss = append(ss, s)
+		}
+		t.mu.Unlock()
+		for _, s := range ss {
+			t.scanSeries(s, nil)
+		}
+	}
+	t.scanned.Store(true)
+}
+
+func (t *Tailer) badPath(path, why string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.badPaths[path] {
+		return
+	}
+	t.badPaths[path] = true
+	t.errs[errBadPath].Add(1)
+	level.Warn(t.logger).Log("msg", "skipping directory that is not in the kubelet log layout", "dir", path, "want", why)
+}
+
+// parsePodDir splits "<namespace>_<pod>_<uid>". Kubernetes names cannot
+// contain '_', so the split is unambiguous.
+func parsePodDir(name string) (ns, pod string, ok bool) {
+	parts := strings.Split(name, "_")
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+		return "", "", false
+	}
+	return parts[0], parts[1], true
+}
+
+// logNameRE matches N.log and its rotated N.log.<suffix>; compressed
+// rotations (.gz) and kubelet's temporary files are not read.
+var logNameRE = regexp.MustCompile(`^(\d+)\.log(\.[^/]+)?$`)
+
+func (t *Tailer) scanContainer(dir, ns, pod, name string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	groups := map[int][]string{}
+	maxN := -1
+	for _, e := range ents {
+		if e.IsDir() {
+			continue
+		}
+		m := logNameRE.FindStringSubmatch(e.Name())
+		if m == nil || strings.HasSuffix(m[2], ".gz") || strings.HasSuffix(m[2], ".tmp") {
+			continue
+		}
+		n, err := strconv.Atoi(m[1])
+		if err != nil {
+			continue
+		}
+		groups[n] = append(groups[n], e.Name())
+		if n > maxN {
+			maxN = n
+		}
+	}
+	t.mu.Lock()
+	c := t.containers[dir]
+	if c == nil {
+		c = &container{dir: dir, namespace: ns, pod: pod, name: name, series: map[int]*series{},
+			matches: make([]atomic.Uint64, len(t.rules.rules))}
+		t.containers[dir] = c
+	}
+	c.goneAt = time.Time{}
+	c.maxN = maxN
+	for n := range groups {
+		if c.series[n] == nil {
+			c.series[n] = &series{c: c, n: n, key: filepath.Join(dir, strconv.Itoa(n)+".log")}
+		}
+	}
+	ss := make([]*series, 0, len(c.series))
+	for _, s := range c.series {
+		ss = append(ss, s)
+	}
+	t.mu.Unlock()
+	for _, s := range ss {
+		t.scanSeries(s, groups[s.n])
+	}
+}
+
+type listed struct {
+	name    string
+	id      tail.FileID
+	size    int64
+	current bool
+}
+
+// scanSeries reconciles a file group with the directory listing: new files,
+// renames (rotation), truncation (copytruncate), deletion.
+func (t *Tailer) scanSeries(s *series, names []string) {
+	dir := s.c.dir
+	var ls []listed
+	for _, name := range names {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				t.errs[errStat].Add(1)
+			}
+			continue
+		}
+		id, err := tail.IDOfInfo(st)
+		if err != nil {
+			continue
+		}
+		ls = append(ls, listed{name: name, id: id, size: st.Size(), current: !strings.Contains(name[len(strconv.Itoa(s.n))+4:], ".")})
+	}
+	t.mu.Lock()
+	s.mu.Lock()
+	s.active = s.n == s.c.maxN
+	saved := t.saved
+	t.mu.Unlock()
+	defer s.mu.Unlock()
+
+	byID := make(map[tail.FileID]*file, len(s.files))
+	for _, f := range s.files {
+		byID[f.id] = f
+	}
+	var cur *file
+	for _, f := range s.files {
+		if f.current {
+			cur = f
+		}
+	}
+	present := map[tail.FileID]bool{}
+	var fresh []listed
+	for _, l := range ls {
+		present[l.id] = true
+		f := byID[l.id]
+		if f == nil {
+			fresh = append(fresh, l)
+			continue
+		}
+		if f.current && !l.current {
+			t.rotations.Add(1)
+		}
+		f.name, f.current, f.gone = l.name, l.current, false
+	}
+	// Saved positions match by inode first, so do those before fingerprint-only matches.
+	sort.SliceStable(fresh, func(i, j int) bool {
+		return saved != nil && saved.byID[fresh[i].id] != nil && saved.byID[fresh[j].id] == nil
+	})
+	for _, l := range fresh {
+		if !l.current && cur != nil && l.size < int64(cur.fp.Len) && t.prefixOf(filepath.Join(dir, l.name), l.size, filepath.Join(dir, cur.name)) {
+			continue // possibly a copytruncate copy still being written: decide when it is complete
+		}
+		nf := &file{name: l.name, id: l.id, current: l.current}
+		t.resumeFile(s, nf, cur, saved, filepath.Join(dir, l.name))
+		s.files = append(s.files, nf)
+		nf.size = l.size
+		t.relag(nf)
+	}
+	// Truncation is handled after new files, so that a copytruncate copy is
+	// recognised by the fingerprint the original had before it was truncated.
+	for _, l := range ls {
+		f := byID[l.id]
+		if f == nil {
+			continue
+		}
+		if l.size < f.readOff {
+			// copytruncate (or any truncation): read again from 0. A pending
+			// partial line is flushed so nothing is dropped.
+			t.truncations.Add(1)
+			t.flushJoins(s)
+			t.setReadOff(f, 0)
+			f.commit, f.format, f.skipToNL, f.skip = 0, formatUnknown, false, nil
+			f.fp = tail.Fingerprint{}
+		}
+		t.setSize(f, l.size)
+	}
+	for _, f := range s.files {
+		if !present[f.id] {
+			f.gone = true
+		}
+	}
+	sort.SliceStable(s.files, func(i, j int) bool {
+		a, b := s.files[i], s.files[j]
+		if a.current != b.current {
+			return !a.current
+		}
+		return a.name < b.name
+	})
+	t.pruneLocked(s)
+	if t.needsWork(s) && !s.queued {
+		select {
+		case t.queue <- s:
+			s.queued = true
+		default: // queue full: the next scan queues it
+		}
+	}
+}
+
+// resumeFile sets where a newly seen file starts: a saved position (found
+// by inode+fingerprint, or by fingerprint after a move), the read offset of
+// the file it is a copy of (copytruncate), or 0.
+func (t *Tailer) resumeFile(s *series, nf *file, cur *file, saved *savedPositions, path string) {
+	fd, err := os.Open(path)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.errs[errOpen].Add(1)
+		}
+		return
+	}
+	defer fd.Close()
+	if saved != nil {
+		if e := saved.claim(s.c.dir, nf.id, fd); e != nil {
+			nf.readOff, nf.commit = e.Offset, e.Offset
+			if len(e.Skip) > 0 {
+				nf.skip = map[int64]bool{}
+				for _, o := range e.Skip {
+					nf.skip[o] = true
+				}
+			}
+			nf.fp = tail.Fingerprint{Len: e.FPLen, Hash: e.FPHash}
+			if st, err := fd.Stat(); err == nil && st.Size() < e.Offset {
+				t.truncations.Add(1)
+				nf.readOff, nf.commit, nf.skip = 0, 0, nil
+			}
+			return
+		}
+	}
+	if !nf.current && cur != nil && cur.fp.Len > 0 {
+		// A new rotated file starting like the current one is a copy made by
+		// copytruncate: what we read of the original is already counted.
+		if ok, _ := cur.fp.Matches(fd); ok {
+			nf.readOff, nf.commit = cur.readOff, cur.readOff
+		}
+	}
+}
+
+// prefixOf reports whether the first n bytes of a and b are equal.
+func (t *Tailer) prefixOf(a string, n int64, b string) bool {
+	read := func(p string) []byte {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil
+		}
+		defer f.Close()
+		buf := make([]byte, n)
+		if _, err := f.ReadAt(buf, 0); err != nil && err != io.EOF {
+			return nil
+		}
+		return buf
+	}
+	x, y := read(a), read(b)
+	return x != nil && y != nil && bytes.Equal(x, y)
+}
+
+// pruneLocked drops gone files that are fully read and closed.
+func (t *Tailer) pruneLocked(s *series) {
+	kept := s.files[:0]
+	for _, f := range s.files {
+		if f.gone && f.fd == nil && !t.fileHasWork(s, f) {
+			f.dropped = true
+			t.relag(f) // leaves the lag sum
+			continue
+		}
+		kept = append(kept, f)
+	}
+	for i := len(kept); i < len(s.files); i++ {
+		s.files[i] = nil
+	}
+	s.files = kept
+	if len(s.files) == 0 {
+		t.flushJoins(s)
+	}
+}
+
+func (t *Tailer) fileHasWork(s *series, f *file) bool {
+	if f.gone {
+		return f.fd != nil // drain what the open descriptor still holds
+	}
+	return f.size > f.readOff
+}
+
+func (t *Tailer) needsWork(s *series) bool {
+	for _, f := range s.files {
+		if t.fileHasWork(s, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// lag bookkeeping: the sum over files of size-readOff, kept incrementally;
+// every change of size or readOff goes through relag.
+func (t *Tailer) setSize(f *file, n int64) {
+	if n > f.size || n >= f.readOff {
+		f.size = n
+	}
+	t.relag(f)
+}
+
+func (t *Tailer) setReadOff(f *file, n int64) {
+	f.readOff = n
+	t.relag(f)
+}
+
+func (t *Tailer) relag(f *file) {
+	c := f.size - f.readOff
+	if c < 0 || f.dropped {
+		c = 0
+	}
+	t.lag.Add(c - f.lagContrib)
+	f.lagContrib = c
+}
+
+func (t *Tailer) closeFile(f *file) {
+	if f.fd != nil {
+		_ = f.fd.Close()
+		f.fd = nil
+		t.openFiles.Add(-1)
+	}
+}
+
+func (t *Tailer) work(ctx context.Context) {
+	defer t.wg.Done()
+	w := &worker{buf: make([]byte, t.cfg.BufferBytes)}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case s := <-t.queue:
+			t.process(ctx, w, s)
+		}
+	}
+}
+
+type worker struct {
+	buf     []byte
+	scratch []byte
+}
+
+// process reads a file group: rotated files to their end first, then the
+// current one.
+func (t *Tailer) process(ctx context.Context, w *worker, s *series) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queued = false
+	budget := t.cfg.MaxChunksPerTurn
+	for _, f := range s.files {
+		if budget <= 0 || ctx.Err() != nil {
+			break
+		}
+		budget = t.readFile(ctx, w, s, f, budget)
+		if f.gone || !f.current || !s.active {
+			if f.readOff >= f.size || f.gone {
+				t.closeFile(f) // rotated, deleted or superseded: free the descriptor
+			}
+		}
+	}
+	t.pruneLocked(s)
+	if budget <= 0 && ctx.Err() == nil && !s.queued {
+		select { // more to read: go to the back of the queue
+		case t.queue <- s:
+			s.queued = true
+		default:
+		}
+	}
+}
+
+func (t *Tailer) readFile(ctx context.Context, w *worker, s *series, f *file, budget int) int {
+	if f.fd == nil {
+		if f.gone || f.size <= f.readOff {
+			return budget
+		}
+		fd, err := os.Open(filepath.Join(s.c.dir, f.name))
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				t.errs[errOpen].Add(1)
+			}
+			return budget
+		}
+		if id, err := tail.IDOf(fd); err != nil || id != f.id {
+			fd.Close() // renamed again since the scan; the next scan sorts it out
+			return budget
+		}
+		f.fd = fd
+		t.openFiles.Add(1)
+	}
+	for budget > 0 && ctx.Err() == nil {
+		budget--
+		n, err := f.fd.ReadAt(w.buf, f.readOff)
+		if err != nil && err != io.EOF {
+			t.errs[errRead].Add(1)
+			level.Warn(t.logger).Log("msg", "read error", "file", filepath.Join(s.c.dir, f.name), "err", err)
+			return budget
+		}
+		if n == 0 {
+			break
+		}
+		full := n == len(w.buf)
+		final := !full && (f.gone || !f.current)
+		consumed := t.consume(w, s, f, w.buf[:n], full, final)
+		t.setReadOff(f, f.readOff+int64(consumed))
+		if f.fp.Len < tail.FingerprintSize && f.readOff > int64(f.fp.Len) {
+			if fp, err := tail.FingerprintOf(f.fd); err == nil {
+				f.fp = fp
+			}
+		}
+		if !full {
+			break
+		}
+	}
+	return budget
+}
+
+// consume parses the complete records in chunk and returns the bytes used.
+// A trailing record without newline is left for the next read, unless final
+// (a rotated or deleted file, which will not grow) or it fills the buffer.
+func (t *Tailer) consume(w *worker, s *series, f *file, chunk []byte, full, final bool) int {
+	pos := 0
+	if f.skipToNL {
+		nl := bytes.IndexByte(chunk, '\n')
+		if nl < 0 {
+			if full || final {
+				t.advanceCommit(s, f, f.readOff+int64(len(chunk)))
+				return len(chunk)
+			}
+			return 0
+		}
+		f.skipToNL = false
+		pos = nl + 1
+		t.advanceCommit(s, f, f.readOff+int64(pos))
+	}
+	for pos < len(chunk) {
+		nl := bytes.IndexByte(chunk[pos:], '\n')
+		if nl < 0 {
+			break
+		}
+		t.record(w, s, f, chunk[pos:pos+nl], f.readOff+int64(pos), f.readOff+int64(pos+nl+1))
+		pos += nl + 1
+	}
+	if pos == 0 && full {
+		// One record longer than the whole buffer: count its head, skip the rest.
+		t.errs[errRecordTooLong].Add(1)
+		t.record(w, s, f, chunk, f.readOff, f.readOff+int64(len(chunk)))
+		f.skipToNL = true
+		return len(chunk)
+	}
+	if final && pos < len(chunk) && !full {
+		t.record(w, s, f, chunk[pos:], f.readOff+int64(pos), f.readOff+int64(len(chunk)))
+		pos = len(chunk)
+	}
+	return pos
+}
+
+// record handles one physical record spanning [start, end) of f.
+func (t *Tailer) record(w *worker, s *series, f *file, raw []byte, start, end int64) {
+	if n := len(raw); n > 0 && raw[n-1] == '\r' && f.format == formatDocker {
+		raw = raw[:n-1]
+	}
+	if f.format == formatUnknown {
+		f.format = detectFormat(raw)
+	}
+	var r record
+	if f.format == formatDocker {
+		r, w.scratch = parseDocker(raw, w.scratch)
+		if !r.ok {
+			t.errs[errMalformedDocker].Add(1)
+		}
+	} else {
+		r = parseCRI(raw)
+		if !r.ok {
+			t.errs[errMalformedCRI].Add(1)
+		}
+	}
+	if !r.ok {
+		r = record{stream: streamUnknown, msg: raw}
+	}
+	if f.skip != nil && f.skip[start] {
+		// Counted before the restart, while another partial line was pending:
+		// its own joined parts (re-read since) are dropped, not recounted.
+		delete(f.skip, start)
+		if len(f.skip) == 0 {
+			f.skip = nil
+		}
+		if r.stream != streamUnknown {
+			j := &s.join[r.stream]
+			j.active, j.f, j.buf = false, nil, shrink(j.buf)
+		}
+		t.afterLine(s, f, start, end)
+		return
+	}
+	max := t.cfg.MaxLineBytes
+	if r.stream != streamUnknown {
+		j := &s.join[r.stream]
+		if r.partial {
+			if !j.active {
+				j.active, j.f, j.truncated, j.buf = true, f, false, j.buf[:0]
+			}
+			j.add(r.msg, max)
+			return
+		}
+		if j.active {
+			j.add(r.msg, max)
+			t.emit(s.c, r.stream, j.buf, j.truncated)
+			j.active, j.f, j.buf = false, nil, shrink(j.buf)
+			t.afterLine(s, f, start, end)
+			return
+		}
+	}
+	line, truncated := r.msg, false
+	if len(line) > max {
+		line, truncated = line[:max], true
+	}
+	t.emit(s.c, r.stream, line, truncated)
+	t.afterLine(s, f, start, end)
+}
+
+// afterLine moves the resume point after a counted line; while another
+// stream's partial line is pending it instead remembers the record, so a
+// restart from the pending line's start does not count it twice.
+func (t *Tailer) afterLine(s *series, f *file, start, end int64) {
+	if s.join[0].active || s.join[1].active {
+		s.emitted = append(s.emitted, emittedRec{f: f, off: start})
+		return
+	}
+	s.emitted = s.emitted[:0]
+	t.advanceCommit(s, f, end)
+}
+
+// advanceCommit sets f's resume point to off, and closes out earlier files
+// of the group, which are read to their end by now.
+func (t *Tailer) advanceCommit(s *series, f *file, off int64) {
+	if s.join[0].active || s.join[1].active {
+		return
+	}
+	for _, g := range s.files {
+		if g == f {
+			break
+		}
+		if g.commit < g.readOff {
+			s.c.bytes.Add(uint64(g.readOff - g.commit))
+			g.commit = g.readOff
+		}
+	}
+	if off > f.commit {
+		s.c.bytes.Add(uint64(off - f.commit))
+		f.commit = off
+	}
+}
+
+func (j *joiner) add(msg []byte, max int) {
+	room := max - len(j.buf)
+	if len(msg) > room {
+		if room > 0 {
+			j.buf = append(j.buf, msg[:room]...)
+		}
+		j.truncated = true
+		return
+	}
+	j.buf = append(j.buf, msg...)
+}
+
+// shrink keeps join buffers from pinning a max-line-sized array per file.
+func shrink(b []byte) []byte {
+	if cap(b) > 64<<10 {
+		return nil
+	}
+	return b[:0]
+}
+
+// flushJoins counts pending partial lines when their file group ends or is
+// truncated: a line never finished is still a line.
+func (t *Tailer) flushJoins(s *series) {
+	for st := range s.join {
+		j := &s.join[st]
+		if j.active {
+			t.emit(s.c, st, j.buf, j.truncated)
+			j.active, j.f, j.buf = false, nil, shrink(j.buf)
+		}
+	}
+	s.emitted = s.emitted[:0]
+}
+
+func (t *Tailer) emit(c *container, stream int, line []byte, truncated bool) {
+	c.lines[stream].Add(1)
+	if truncated {
+		t.truncLines.Add(1)
+	}
+	for i, r := range t.rules.rules {
+		if r.streams[stream] && r.pre.candidate(line) && r.re.Match(line) {
+			c.matches[i].Add(1)
+		}
+	}
+}
