@@ -195,11 +195,14 @@ type Sample struct {
 	Value  float64
 }
 
-// Key renders the labels sorted, as name{a="1",b="2"}, for comparisons.
+// Key renders the labels sorted, as name{a="1",b="2"}, for comparisons. A
+// label with an empty value is left out: Prometheus treats it as absent.
 func Key(name string, labels map[string]string) string {
 	keys := make([]string, 0, len(labels))
-	for k := range labels {
-		keys = append(keys, k)
+	for k, v := range labels {
+		if v != "" {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	var b strings.Builder

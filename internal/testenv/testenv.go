@@ -225,6 +225,8 @@ func (e *Env) StartAPIServer(ctx context.Context) error {
 	args := []string{
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
+		// The kubernetes Service endpoints would need a non-loopback address.
+		"--endpoint-reconciler-type=none",
 		"--secure-port=" + strconv.Itoa(e.apiPort),
 		"--cert-dir=" + filepath.Join(e.Dir, "certs"),
 		"--tls-cert-file=" + e.pki.certFile,
