@@ -61,10 +61,10 @@ func (t *Target) finish() {
 func parseTargetURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("URL %q: %v", raw, err)
+		return nil, fmt.Errorf("URL %q: %v; write it as http://host:port/path", raw, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("URL %q: scheme must be http or https", raw)
+		return nil, fmt.Errorf("URL %q: scheme must be http or https; write it as http://host:port/path", raw)
 	}
 	if u.Host == "" {
 		return nil, fmt.Errorf("URL %q: no host; write it as http://host:port/path", raw)
