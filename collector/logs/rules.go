@@ -33,7 +33,8 @@ type rule struct {
 }
 
 type ruleSet struct {
-	rules []*rule
+	rules   []*rule
+	numLits int // literals of all prefilters, for the chunk-wide search
 }
 
 var ruleNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
@@ -141,6 +142,7 @@ func parseRules(file string, b []byte) (*ruleSet, error) {
 			r.streams = [numStreams]bool{true, true, true}
 		}
 		r.pre = newPrefilter(r.re.String())
+		rs.numLits += len(r.pre.lits)
 		rs.rules = append(rs.rules, r)
 	}
 	return rs, nil
@@ -151,8 +153,9 @@ func parseRules(file string, b []byte) (*ruleSet, error) {
 // engine is slow (it scans the whole line to fail).
 type prefilter struct {
 	lits [][]byte
-	fold bool // ASCII case-insensitive search
-	none bool // no usable literal: always run the regexp
+	rare []int // per literal: index of its rarest byte (fold search)
+	fold bool  // ASCII case-insensitive search
+	none bool  // no usable literal: always run the regexp
 }
 
 func newPrefilter(expr string) prefilter {
@@ -173,6 +176,7 @@ func newPrefilter(expr string) prefilter {
 			l = toLowerASCII(l)
 		}
 		p.lits = append(p.lits, l)
+		p.rare = append(p.rare, rarest(l))
 	}
 	return p
 }
@@ -261,44 +265,63 @@ func (p *prefilter) candidate(line []byte) bool {
 	if p.none {
 		return true
 	}
-	for _, l := range p.lits {
-		if p.fold {
-			if indexFold(line, l) >= 0 {
-				return true
-			}
-		} else if bytes.Index(line, l) >= 0 {
+	for k, l := range p.lits {
+		if p.find(line, 0, k) >= 0 {
 			return true
 		}
+		_ = l
 	}
 	return false
 }
 
+// find returns the index of literal k in s at or after from, or -1.
+func (p *prefilter) find(s []byte, from, k int) int {
+	var i int
+	if p.fold {
+		i = indexFold(s[from:], p.lits[k], p.rare[k])
+	} else {
+		i = bytes.Index(s[from:], p.lits[k])
+	}
+	if i < 0 {
+		return -1
+	}
+	return from + i
+}
+
 // indexFold finds lit (lower-case ASCII letters and other bytes) in s ignoring
-// ASCII case. It scans for the literal's rarest byte with IndexByte, in both
-// cases, and verifies around each hit.
-func indexFold(s, lit []byte) int {
-	k := rarest(lit)
+// ASCII case. It scans for the literal's rarest byte (index k) with
+// IndexByte, in both cases, and verifies around each hit.
+func indexFold(s, lit []byte, k int) int {
 	lo := lit[k]
 	up := lo
 	if lo >= 'a' && lo <= 'z' {
 		up = lo - 'a' + 'A'
 	}
 	i := k
+	jl, ju := -2, -2 // next position of lo / up at or after i; -1: none left
 	for i < len(s) {
-		j := bytes.IndexByte(s[i:], lo)
-		if up != lo {
-			if ju := bytes.IndexByte(s[i:], up); ju >= 0 && (j < 0 || ju < j) {
-				j = ju
+		if jl != -1 && jl < i {
+			if jl = bytes.IndexByte(s[i:], lo); jl >= 0 {
+				jl += i
 			}
+		}
+		if up != lo && ju != -1 && ju < i {
+			if ju = bytes.IndexByte(s[i:], up); ju >= 0 {
+				ju += i
+			}
+		}
+		j := jl
+		if up != lo && ju >= 0 && (j < 0 || ju < j) {
+			j = ju
 		}
 		if j < 0 {
 			return -1
 		}
-		start := i + j - k
+		start := j - k
 		if start+len(lit) <= len(s) && equalFoldASCII(s[start:start+len(lit)], lit) {
 			return start
 		}
-		i += j + 1
+		i = j + 1
 	}
 	return -1
 }

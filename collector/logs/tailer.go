@@ -708,7 +708,7 @@ func (t *Tailer) closeFile(f *file) {
 
 func (t *Tailer) work(ctx context.Context) {
 	defer t.wg.Done()
-	w := &worker{buf: make([]byte, t.cfg.BufferBytes)}
+	w := &worker{buf: make([]byte, t.cfg.BufferBytes), next: make([]int, t.rules.numLits)}
 	for {
 		select {
 		case <-ctx.Done():
@@ -722,6 +722,12 @@ func (t *Tailer) work(ctx context.Context) {
 type worker struct {
 	buf     []byte
 	scratch []byte
+	// Chunk-wide literal search: next[k] is the next occurrence of literal
+	// k (numbered across rules) in chunk at or after some earlier line, or
+	// len(chunk) when there is none. Searching the chunk once instead of
+	// every line separately is what makes non-matching lines cheap.
+	chunk []byte
+	next  []int
 }
 
 // process reads a file group: rotated files to their end first, then the
@@ -802,6 +808,10 @@ func (t *Tailer) readFile(ctx context.Context, w *worker, s *series, f *file, bu
 // A trailing record without newline is left for the next read, unless final
 // (a rotated or deleted file, which will not grow) or it fills the buffer.
 func (t *Tailer) consume(w *worker, s *series, f *file, chunk []byte, full, final bool) int {
+	w.chunk = chunk
+	for i := range w.next {
+		w.next[i] = -1
+	}
 	pos := 0
 	if f.skipToNL {
 		nl := bytes.IndexByte(chunk, '\n')
@@ -897,7 +907,13 @@ func (t *Tailer) record(w *worker, s *series, f *file, raw []byte, start, end in
 	if len(line) > max {
 		line, truncated = line[:max], true
 	}
-	t.emit(s.c, r.stream, line, truncated)
+	if f.format == formatCRI && r.ok && w.chunk != nil {
+		// line lies in the chunk: use the chunk-wide literal search
+		from := int(start-f.readOff) + len(raw) - len(r.msg)
+		t.emitAt(w, s.c, r.stream, line, from, truncated)
+	} else {
+		t.emit(s.c, r.stream, line, truncated)
+	}
 	t.afterLine(s, f, start, end)
 }
 
@@ -965,6 +981,40 @@ func (t *Tailer) flushJoins(s *series) {
 		}
 	}
 	s.emitted = s.emitted[:0]
+}
+
+// emitAt counts a line that is chunk[from:from+len(line)] of the worker's
+// current chunk.
+func (t *Tailer) emitAt(w *worker, c *container, stream int, line []byte, from int, truncated bool) {
+	c.lines[stream].Add(1)
+	if truncated {
+		t.truncLines.Add(1)
+	}
+	end := from + len(line)
+	k := 0
+	for i, r := range t.rules.rules {
+		p := &r.pre
+		if !r.streams[stream] {
+			k += len(p.lits)
+			continue
+		}
+		cand := p.none
+		for j := range p.lits {
+			n := &w.next[k+j]
+			if *n < from {
+				if *n = p.find(w.chunk, from, j); *n < 0 {
+					*n = len(w.chunk)
+				}
+			}
+			if *n+len(p.lits[j]) <= end {
+				cand = true
+			}
+		}
+		k += len(p.lits)
+		if cand && r.re.Match(line) {
+			c.matches[i].Add(1)
+		}
+	}
 }
 
 func (t *Tailer) emit(c *container, stream int, line []byte, truncated bool) {
