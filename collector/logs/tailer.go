@@ -289,13 +289,20 @@ func (t *Tailer) manage(ctx context.Context) {
 	defer tick.Stop()
 	save := time.NewTicker(t.cfg.PositionsSync)
 	defer save.Stop()
+	// After an inotify event (a new pod or container directory) scan again
+	// shortly: the runtime creates N.log just after kubelet makes the directory.
+	followUp := time.NewTimer(time.Hour)
+	followUp.Stop()
+	defer followUp.Stop()
 	t.scan()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-followUp.C:
 		case <-t.wake:
+			followUp.Reset(100 * time.Millisecond)
 		case <-save.C:
 			if err := t.savePositions(); err != nil {
 				level.Warn(t.logger).Log("msg", "cannot write positions file", "file", t.cfg.PositionsFile, "err", err)
