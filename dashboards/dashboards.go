@@ -143,15 +143,20 @@ func (g *gen) clusterVar() cog.Builder[dashboard.VariableModel] {
 
 func ptr[T any](v T) *T { return &v }
 
-func (g *gen) dash(name, title, desc string, vars []cog.Builder[dashboard.VariableModel], rows ...cog.Builder[dashboard.RowPanel]) (Dashboard, error) {
+func (g *gen) dash(name, title, desc string, vars []cog.Builder[dashboard.VariableModel], rows ...section) (Dashboard, error) {
 	uid := g.cfg.Dashboards.UIDPrefix + name
 	tags := append([]string{}, g.cfg.Dashboards.Tags...)
 	b := dashboard.NewDashboardBuilder(title).Uid(uid).Description(desc).Tags(tags).
 		Refresh(g.cfg.Dashboards.Refresh).Time("now-6h", "now").Timezone("browser").
 		Tooltip(dashboard.DashboardCursorSyncCrosshair).Editable().
 		Variables(append([]cog.Builder[dashboard.VariableModel]{g.dsVar(), g.clusterVar()}, vars...))
-	for _, r := range rows {
-		b = b.WithRow(r)
+	// Expanded rows: a row header, then its panels at the top level (a
+	// collapsed row would nest and hide them).
+	for i, r := range rows {
+		b = b.WithRow(dashboard.NewRowBuilder(r.title).Collapsed(false).Id(uint32(1000 + i)))
+		for _, p := range r.panels {
+			b = b.WithPanel(p)
+		}
 	}
 	d, err := b.Build()
 	if err != nil {
@@ -160,12 +165,13 @@ func (g *gen) dash(name, title, desc string, vars []cog.Builder[dashboard.Variab
 	return Dashboard{Name: name, UID: uid, Title: title, Model: d}, nil
 }
 
-func row(title string, ps ...cog.Builder[dashboard.Panel]) cog.Builder[dashboard.RowPanel] {
-	r := dashboard.NewRowBuilder(title)
-	for _, p := range ps {
-		r = r.WithPanel(p)
-	}
-	return r
+type section struct {
+	title  string
+	panels []cog.Builder[dashboard.Panel]
+}
+
+func row(title string, ps ...cog.Builder[dashboard.Panel]) section {
+	return section{title, ps}
 }
 
 // Build returns every dashboard, in a fixed order.

@@ -45,6 +45,8 @@ type tcase struct {
 	at           string
 	labels       map[string]string
 	value        float64
+	// valueIsEvalTime: the alert's value is the eval time in seconds.
+	valueIsEvalTime bool
 }
 
 type alertDef struct {
@@ -383,20 +385,20 @@ func (s *Set) buildAlerts(x *b, n Names) {
 		}},
 		{GroupAlertsExporter, "apiserverStale", rulefmt.Rule{
 			Alert: "KubePulseAPIServerStale",
-			Expr: fmt.Sprintf(`max by (%[1]s) (time() - %[2]s) > %[4]s unless on (%[1]s) max by (%[1]s) (%[3]s) == 1`, x.by("instance"),
-				x.sel("kubepulse_source_last_sync_timestamp_seconds", fmt.Sprintf("source=%q", cfg.Selectors.APIServerSource)),
-				x.sel("kubepulse_source_up", fmt.Sprintf("source=%q", cfg.Selectors.APIServerSource)), fmtNum(A.APIServerStale.Threshold)),
+			Expr: fmt.Sprintf(`max by (%[1]s) (time() - %[2]s) > %[4]s unless on (%[1]s) max by (%[1]s) (%[3]s) == 1`, x.by("instance", "source"),
+				x.sel("kubepulse_source_last_sync_timestamp_seconds", cfg.Selectors.APIServerSources),
+				x.sel("kubepulse_source_up", cfg.Selectors.APIServerSources), fmtNum(A.APIServerStale.Threshold)),
 			Annotations: map[string]string{
 				"summary":     "kubepulse lost its apiserver watch; cluster metrics are stale.",
-				"description": "kubepulse on {{ $labels.instance }} last synced with the apiserver {{ $value | humanizeDuration }} ago; it serves the last known state.",
+				"description": "kubepulse on {{ $labels.instance }} cannot list/watch {{ $labels.source }}; its last answer from the apiserver was {{ $value | humanizeDuration }} ago and it serves the last known state.",
 			},
 		}, tcase{
-			fire: []promtest.Series{x.ser("kubepulse_source_last_sync_timestamp_seconds", "0+0x30", "source", cfg.Selectors.APIServerSource),
-				x.ser("kubepulse_source_up", "0+0x30", "source", cfg.Selectors.APIServerSource)},
-			quiet: []promtest.Series{x.ser("kubepulse_source_last_sync_timestamp_seconds", "0+60x30", "source", cfg.Selectors.APIServerSource),
-				x.ser("kubepulse_source_up", "1+0x30", "source", cfg.Selectors.APIServerSource)},
+			fire: []promtest.Series{x.ser("kubepulse_source_last_sync_timestamp_seconds", "0+0x30", "source", "pods"),
+				x.ser("kubepulse_source_up", "0+0x30", "source", "pods")},
+			quiet: []promtest.Series{x.ser("kubepulse_source_last_sync_timestamp_seconds", "0+0x30", "source", "pods"),
+				x.ser("kubepulse_source_up", "1+0x30", "source", "pods")},
 			at:     "12m",
-			labels: x.exp("instance", "kubepulse-0"), value: 720,
+			labels: x.exp("instance", "kubepulse-0", "source", "pods"), valueIsEvalTime: true,
 		}},
 	}
 
@@ -442,13 +444,19 @@ func (s *Set) buildAlerts(x *b, n Names) {
 // alertTestFile builds the two-case test of one alert. The eval time is
 // the alert's `for` plus a margin unless the case sets it.
 func (s *Set) alertTestFile(r rulefmt.Rule, ac config.Alert, t tcase) promtest.File {
-	atD := model.Duration(time.Duration(ac.For) + 5*time.Minute)
+	// Prometheus's rate() ramps up over its first window after a series
+	// starts, so a longer rate window moves the check later.
+	shift := max(0, time.Duration(s.rateWindow)-5*time.Minute)
+	atD := model.Duration(time.Duration(ac.For) + 5*time.Minute + shift)
 	if t.at != "" {
 		d, err := model.ParseDuration(t.at)
 		if err != nil {
 			panic(fmt.Sprintf("rules: test of %s: bad eval time %q", r.Alert, t.at))
 		}
-		atD = d
+		atD = d + model.Duration(shift)
+	}
+	if t.valueIsEvalTime {
+		t.value = time.Duration(atD).Seconds()
 	}
 	if time.Duration(atD) < time.Duration(ac.For)+time.Minute {
 		// A longer configured `for` moves the check later; the inputs

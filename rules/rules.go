@@ -36,6 +36,8 @@ type Set struct {
 	Alerts  []rulefmt.RuleGroup
 	// Tests holds one promtool test per alert (firing and quiet case).
 	Tests []AlertTest
+
+	rateWindow model.Duration
 }
 
 // b holds the config and renders selectors and label lists.
@@ -168,7 +170,7 @@ func Build(cfg *config.Config) *Set {
 	join := func(inner string) string {
 		return fmt.Sprintf("%s * on (%s) group_left (workload_kind, workload) %s", inner, pod, n.PodOwner)
 	}
-	s := &Set{}
+	s := &Set{rateWindow: model.Duration(cfg.Recording.RateWindow)}
 	s.Records = append(s.Records, rulefmt.RuleGroup{Name: GroupWorkload, Interval: iv, Rules: []rulefmt.Rule{
 		// The one join key: one series per pod, the exporter's job/instance dropped.
 		rec(n.PodOwner, fmt.Sprintf(`max by (%s) (%s)`, x.by("namespace", "pod", "workload_kind", "workload"), x.sel("kubepulse_pod_owner", `workload!=""`))),

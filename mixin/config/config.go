@@ -44,8 +44,9 @@ type Selectors struct {
 	// LogErrorRules selects the log rules (label `rule` of
 	// kubepulse_log_matches_total) that count as errors.
 	LogErrorRules string `yaml:"logErrorRules"`
-	// APIServerSource is the `source` label value of the apiserver watch.
-	APIServerSource string `yaml:"apiserverSource"`
+	// APIServerSources selects the apiserver list/watch sources (label
+	// `source` of kubepulse_source_up: nodes, pods, replicasets, jobs, hpas).
+	APIServerSources string `yaml:"apiserverSources"`
 }
 
 // Alert tunes one alert.
@@ -152,10 +153,10 @@ func Default() Config {
 	}
 	return Config{
 		Selectors: Selectors{
-			Kubepulse:       `job="kubepulse"`,
-			ClusterLabel:    "cluster",
-			LogErrorRules:   `rule=~".+"`,
-			APIServerSource: "apiserver",
+			Kubepulse:        `job="kubepulse"`,
+			ClusterLabel:     "cluster",
+			LogErrorRules:    `rule=~".+"`,
+			APIServerSources: `source=~".+"`,
 		},
 		Alerts: Alerts{
 			RunbookURLPattern:           "https://github.com/kubepulse/kubepulse/blob/main/docs/runbooks.md#%s",
@@ -398,14 +399,11 @@ func (c *Config) validate(file string, root *yaml.Node) Errors {
 		add(fmt.Sprintf("%q is not a Prometheus label name", c.Selectors.ClusterLabel), "selectors", "clusterLabel")
 	}
 	for _, s := range []struct{ key, v string }{
-		{"kubepulse", c.Selectors.Kubepulse}, {"logErrorRules", c.Selectors.LogErrorRules},
+		{"kubepulse", c.Selectors.Kubepulse}, {"logErrorRules", c.Selectors.LogErrorRules}, {"apiserverSources", c.Selectors.APIServerSources},
 	} {
 		if err := checkMatchers(s.v); err != nil {
 			add(fmt.Sprintf("%q is not a PromQL label matcher list like job=\"kubepulse\": %v", s.v, err), "selectors", s.key)
 		}
-	}
-	if c.Selectors.APIServerSource == "" {
-		add("must not be empty", "selectors", "apiserverSource")
 	}
 	if strings.Count(c.Alerts.RunbookURLPattern, "%s") != 1 || strings.Count(c.Alerts.RunbookURLPattern, "%") != 1 {
 		add(fmt.Sprintf("%q must contain exactly one %%s (the alert name) and no other %%", c.Alerts.RunbookURLPattern), "alerts", "runbookURLPattern")
