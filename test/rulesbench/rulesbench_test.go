@@ -8,21 +8,35 @@ import (
 	"time"
 )
 
+// testScale keeps the test quick under -race: 1/250 of the benchmark cluster.
+var testScale = Scale{
+	Nodes: 20, Pods: 600, ContainersPerPod: 2, Workloads: 60, Namespaces: 4,
+	HPAs: 12, ErrorContainersPct: 20, LoadTestRuns: 1, Job: "kubepulse",
+}
+
 func TestLoadAndEvaluate(t *testing.T) {
 	ctx := context.Background()
-	db, err := OpenTSDB(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	dir := t.TempDir()
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	const steps = 21 // 10 minutes of 30 s samples
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	st, err := Load(ctx, db, SmallScale, start, steps, 30*time.Second)
+	// A small batch so that several overlapping blocks must be compacted.
+	st, err := WriteBlocks(ctx, dir, testScale, start, steps, 30*time.Second, 6000)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if st.Blocks != 3 {
+		t.Errorf("%d blocks written, want 3", st.Blocks)
+	}
+	db, err := OpenTSDB(ctx, dir, start.Add((steps-1)*30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n := len(db.Blocks()); n != 1 {
+		t.Errorf("%d blocks after compaction, want 1", n)
 	}
 	var after runtime.MemStats
 	runtime.GC()
@@ -30,7 +44,7 @@ func TestLoadAndEvaluate(t *testing.T) {
 	t.Logf("loaded %d series, %d samples in %v, heap +%.0f B/series", st.Series, st.Samples, st.Took,
 		float64(after.HeapAlloc-before.HeapAlloc)/float64(st.Series))
 
-	s := SmallScale
+	s := testScale
 	containers := s.Pods * s.ContainersPerPod
 	loadCases := []struct {
 		name string

@@ -9,12 +9,12 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
 	"time"
 
+	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
-	"golang.org/x/sync/errgroup"
+	"github.com/prometheus/prometheus/tsdb"
 )
 
 // Scale is the shape of the synthetic cluster.
@@ -270,103 +270,94 @@ func hash(x uint64) uint64 {
 	return x ^ (x >> 31)
 }
 
-// LoadStats describes what Load appended.
+// LoadStats describes what WriteBlocks wrote.
 type LoadStats struct {
 	Series  int
 	Samples int
+	Blocks  int
 	Names   map[string]int // series per metric name
 	Took    time.Duration
 }
 
-// Load appends the cluster's series at steps timestamps, interval apart,
-// starting at start. Each series is created once at the first step and then
-// appended by reference, as a scrape loop does.
-func Load(ctx context.Context, db storage.Appendable, s Scale, start time.Time, steps int, interval time.Duration) (LoadStats, error) {
+// WriteBlocks writes the cluster's series, steps samples each, interval apart
+// from start, as TSDB blocks in dir. Series go in batches of batchSeries per
+// block, so memory stays bounded by one batch instead of the whole cluster;
+// the blocks overlap in time and Open compacts them into one, as Prometheus
+// does with backfilled blocks.
+func WriteBlocks(ctx context.Context, dir string, s Scale, start time.Time, steps int, interval time.Duration, batchSeries int) (LoadStats, error) {
 	began := time.Now()
 	st := LoadStats{Names: map[string]int{}}
-	var (
-		refs  []storage.SeriesRef
-		kinds []kind
-		bases []float64
-		rates []float32
-	)
-	const batch = 100000
-	app := db.Appender(ctx)
-	pending := 0
-	commit := func() error {
-		if err := app.Commit(); err != nil {
+	var batch []series
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := writeBlock(ctx, dir, batch, start, steps, interval); err != nil {
 			return err
 		}
-		app = db.Appender(ctx)
-		pending = 0
+		st.Blocks++
+		batch = batch[:0]
 		return nil
 	}
-	t0 := start.UnixMilli()
-	var appendErr error
+	var err error
 	s.each(func(se series) {
-		if appendErr != nil {
-			return
-		}
-		ref, err := app.Append(0, se.lset, t0, value(se.kind, se.base, se.rate, 0, 0))
 		if err != nil {
-			appendErr = fmt.Errorf("append %s: %w", se.lset, err)
 			return
 		}
-		refs = append(refs, ref)
-		kinds = append(kinds, se.kind)
-		bases = append(bases, se.base)
-		rates = append(rates, float32(se.rate))
+		st.Series++
 		st.Names[se.lset.Get(labels.MetricName)]++
-		if pending++; pending >= batch {
-			appendErr = commit()
+		batch = append(batch, se)
+		if len(batch) >= batchSeries {
+			err = flush()
 		}
 	})
-	if appendErr != nil {
-		return st, appendErr
+	if err == nil {
+		err = flush()
 	}
-	if err := commit(); err != nil {
-		return st, err
+	st.Samples = st.Series * steps
+	st.Took = time.Since(began)
+	return st, err
+}
+
+func writeBlock(ctx context.Context, dir string, batch []series, start time.Time, steps int, interval time.Duration) error {
+	// One block must hold the whole range: 2 h blocks aligned like Prometheus's.
+	w, err := tsdb.NewBlockWriter(promslog.NewNopLogger(), dir, (2 * time.Hour).Milliseconds())
+	if err != nil {
+		return err
 	}
-	// Later steps append by reference, in parallel over disjoint slices of
-	// the series (the head takes concurrent appenders, as parallel scrapes do).
-	workers := runtime.GOMAXPROCS(0)
-	chunk := (len(refs) + workers - 1) / workers
-	g, gctx := errgroup.WithContext(ctx)
-	for w := 0; w < workers; w++ {
-		lo, hi := w*chunk, min((w+1)*chunk, len(refs))
-		g.Go(func() error {
-			app := db.Appender(gctx)
-			pending := 0
-			for step := 1; step < steps; step++ {
-				if err := gctx.Err(); err != nil {
+	defer w.Close()
+	const commitEvery = 200000
+	app := w.Appender(ctx)
+	pending := 0
+	t0 := start.UnixMilli()
+	for _, se := range batch {
+		var ref storage.SeriesRef
+		for step := 0; step < steps; step++ {
+			t := t0 + int64(step)*interval.Milliseconds()
+			var err error
+			ls := se.lset
+			if ref != 0 {
+				ls = labels.EmptyLabels()
+			}
+			ref, err = app.Append(ref, ls, t, value(se.kind, se.base, se.rate, step, float64(step)*interval.Seconds()))
+			if err != nil {
+				_ = app.Rollback()
+				return fmt.Errorf("append %s: %w", se.lset, err)
+			}
+			if pending++; pending >= commitEvery {
+				if err := app.Commit(); err != nil {
 					return err
 				}
-				t := t0 + int64(step)*interval.Milliseconds()
-				secs := float64(step) * interval.Seconds()
-				for i := lo; i < hi; i++ {
-					if _, err := app.Append(refs[i], labels.EmptyLabels(), t, value(kinds[i], bases[i], float64(rates[i]), step, secs)); err != nil {
-						_ = app.Rollback()
-						return fmt.Errorf("append step %d: %w", step, err)
-					}
-					if pending++; pending >= batch {
-						if err := app.Commit(); err != nil {
-							return err
-						}
-						app = db.Appender(gctx)
-						pending = 0
-					}
-				}
+				app = w.Appender(ctx)
+				pending = 0
 			}
-			return app.Commit()
-		})
+		}
 	}
-	if err := g.Wait(); err != nil {
-		return st, err
+	if err := app.Commit(); err != nil {
+		return err
 	}
-	st.Series = len(refs)
-	st.Samples = len(refs) * steps
-	st.Took = time.Since(began)
-	return st, nil
+	_, err = w.Flush(ctx)
+	return err
 }
 
 func value(k kind, base, rate float64, step int, secs float64) float64 {

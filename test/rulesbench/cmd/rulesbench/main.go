@@ -1,0 +1,151 @@
+// Command rulesbench loads a synthetic cluster into an in-process Prometheus
+// TSDB and reports how long each recording-rule group of a rule file takes to
+// evaluate (median of several evaluations). hack/bench/rules.sh runs it on the
+// output of `kubepulse generate`.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/kubepulse/kubepulse/test/rulesbench"
+)
+
+func main() {
+	var (
+		rulesFile = flag.String("rules", "", "rule file to evaluate (the generated prometheus_rules.yaml)")
+		scaleName = flag.String("scale", "full", "cluster size: full (5,000 nodes, 150,000 pods) or small (100 nodes, 3,000 pods)")
+		history   = flag.Duration("history", 30*time.Minute, "history of raw samples before the first evaluation")
+		interval  = flag.Duration("interval", 30*time.Second, "scrape and evaluation interval")
+		warmup    = flag.Int("warmup", 3, "unmeasured evaluations of every group first (gives recorded series some history)")
+		runs      = flag.Int("runs", 5, "measured evaluations of every group; the median is reported")
+		target    = flag.Duration("target", time.Second, "per-group target; groups above it are listed")
+		out       = flag.String("out", "", "also write the markdown table to this file")
+		batch     = flag.Int("batch", 250000, "series per written block (bounds memory while loading)")
+	)
+	flag.Parse()
+	if *rulesFile == "" {
+		fmt.Fprintln(os.Stderr, "rulesbench: -rules is required (run `kubepulse generate --output-dir DIR` and pass DIR/prometheus_rules.yaml)")
+		os.Exit(2)
+	}
+	var scale rulesbench.Scale
+	switch *scaleName {
+	case "full":
+		scale = rulesbench.FullScale
+	case "small":
+		scale = rulesbench.SmallScale
+	default:
+		fmt.Fprintf(os.Stderr, "rulesbench: -scale %q: want full or small\n", *scaleName)
+		os.Exit(2)
+	}
+	if err := run(*rulesFile, scale, *scaleName, *history, *interval, *warmup, *runs, *batch, *target, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "rulesbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(rulesFile string, scale rulesbench.Scale, scaleName string, history, interval time.Duration, warmup, runs, batch int, target time.Duration, outPath string) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "rulesbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	// Raw samples cover the history and the evaluation window after it.
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	steps := int(history/interval) + warmup + runs + 1
+	fmt.Fprintf(os.Stderr, "rulesbench: loading %s cluster (%d nodes, %d pods, %d containers/pod), %d samples per series...\n",
+		scaleName, scale.Nodes, scale.Pods, scale.ContainersPerPod, steps)
+	st, err := rulesbench.WriteBlocks(ctx, dir, scale, start, steps, interval, batch)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "rulesbench: wrote %d series, %d samples in %d blocks in %v; compacting...\n",
+		st.Series, st.Samples, st.Blocks, st.Took.Round(time.Millisecond))
+	cstart := time.Now()
+	db, err := rulesbench.OpenTSDB(ctx, dir, start.Add(time.Duration(steps-1)*interval))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "rulesbench: compacted into %d block(s) in %v (heap in use %.0f MiB after GC)\n",
+		len(db.Blocks()), time.Since(cstart).Round(time.Millisecond), float64(ms.HeapInuse)/(1<<20))
+
+	engine := rulesbench.NewEngine()
+	groups, err := rulesbench.LoadGroups(ctx, db, engine, rulesFile)
+	if err != nil {
+		return err
+	}
+	first := start.Add(history)
+	res, err := rulesbench.Evaluate(ctx, db, engine, groups, first, interval, warmup, runs)
+	if err != nil {
+		return err
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "Cluster: %s — %d nodes, %d pods × %d containers, %d workloads, %d HPAs: %d series, %d samples (%v of %v samples before the first evaluation).\n\n",
+		scaleName, scale.Nodes, scale.Pods, scale.ContainersPerPod, scale.Workloads, scale.HPAs, st.Series, st.Samples, history, interval)
+	fmt.Fprintf(&b, "| group | rules | output series | median eval (wall) | min | max | median CPU | empty rules |\n|---|---:|---:|---:|---:|---:|---:|---|\n")
+	var slow, broken []string
+	for _, r := range res {
+		lo, hi := minMax(r.Durations)
+		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s | %s |\n", r.Name, r.Rules, r.OutSeries,
+			fmtDur(r.Median), fmtDur(lo), fmtDur(hi), fmtDur(r.MedianCPU), strings.Join(r.EmptyRules, ", "))
+		if r.Median > target {
+			slow = append(slow, fmt.Sprintf("%s (%s)", r.Name, fmtDur(r.Median)))
+		}
+		for rule, e := range r.Errors {
+			broken = append(broken, fmt.Sprintf("%s/%s: %s", r.Name, rule, e))
+		}
+	}
+	fmt.Fprintf(&b, "\nGroups above the %v target: ", target)
+	if len(slow) == 0 {
+		b.WriteString("none.\n")
+	} else {
+		b.WriteString(strings.Join(slow, ", ") + ".\n")
+	}
+	for _, e := range broken {
+		fmt.Fprintf(&b, "\nRule error: %s\n", e)
+	}
+	var w io.Writer = os.Stdout
+	fmt.Fprint(w, b.String())
+	if outPath != "" {
+		if err := os.WriteFile(outPath, []byte(b.String()), 0o644); err != nil {
+			return err
+		}
+	}
+	if len(broken) > 0 {
+		return fmt.Errorf("%d rules failed to evaluate", len(broken))
+	}
+	return nil
+}
+
+func minMax(d []time.Duration) (time.Duration, time.Duration) {
+	if len(d) == 0 {
+		return 0, 0
+	}
+	lo, hi := d[0], d[0]
+	for _, x := range d[1:] {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return lo, hi
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%d µs", d.Microseconds())
+}
