@@ -2,8 +2,6 @@ package harness
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 )
 
@@ -60,90 +56,6 @@ func TestRenderConfig(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestFakeKubeletExposition(t *testing.T) {
-	k := StartFakeKubelet(t, "")
-	k.Set(ContainerUsage{Namespace: "ns", Pod: "p", Container: "c", CPUCores: 0.5, MemoryBytes: 950})
-	k.Set(ContainerUsage{Namespace: "ns", Pod: "p", Container: "d", CPUCores: 0, MemoryBytes: 10})
-	later := k.start.Add(10 * time.Second)
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(strings.NewReader(k.Render(later)))
-	if err != nil {
-		t.Fatalf("fake kubelet output does not parse: %v", err)
-	}
-	tests := []struct {
-		family, container string
-		want              float64
-	}{
-		{"container_cpu_usage_seconds_total", "c", 1 + 0.5*10},
-		{"container_cpu_usage_seconds_total", "d", 1},
-		{"container_memory_working_set_bytes", "c", 950},
-		{"container_memory_working_set_bytes", "d", 10},
-	}
-	for _, tc := range tests {
-		t.Run(tc.family+"/"+tc.container, func(t *testing.T) {
-			f, ok := fams[tc.family]
-			if !ok {
-				t.Fatalf("family %s missing", tc.family)
-			}
-			for _, m := range f.GetMetric() {
-				for _, l := range m.GetLabel() {
-					if l.GetName() == "container" && l.GetValue() == tc.container {
-						v := m.GetGauge().GetValue() + m.GetCounter().GetValue() + m.GetUntyped().GetValue()
-						if v != tc.want {
-							t.Errorf("value = %g, want %g", v, tc.want)
-						}
-						if m.GetTimestampMs() != later.UnixMilli() {
-							t.Errorf("timestamp = %d, want %d", m.GetTimestampMs(), later.UnixMilli())
-						}
-						return
-					}
-				}
-			}
-			t.Errorf("no series for container %s", tc.container)
-		})
-	}
-}
-
-func TestFakeKubeletTLSAndToken(t *testing.T) {
-	k := StartFakeKubelet(t, "s3cret")
-	pemBytes, err := os.ReadFile(k.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemBytes) {
-		t.Fatal("CA file holds no certificate")
-	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 5 * time.Second}
-	tests := []struct {
-		name, auth string
-		want       int
-	}{
-		{"right token", "Bearer s3cret", http.StatusOK},
-		{"wrong token", "Bearer nope", http.StatusUnauthorized},
-		{"no token", "", http.StatusUnauthorized},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("https://127.0.0.1:%d/metrics/resource", k.Port()), nil)
-			if tc.auth != "" {
-				req.Header.Set("Authorization", tc.auth)
-			}
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatalf("request with the CA file failed: %v", err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != tc.want {
-				t.Errorf("status = %d, want %d", resp.StatusCode, tc.want)
-			}
-		})
-	}
-	if got := k.Scrapes(); got != 1 {
-		t.Errorf("authorised scrapes = %d, want 1", got)
 	}
 }
 

@@ -1,16 +1,15 @@
 // Package harness runs the real components of the e2e tier on loopback: a
-// Prometheus server, the kubepulse binary, a fake kubelet over TLS and a log
-// directory in the kubelet layout. Every process it starts is stopped by
-// t.Cleanup, and dies with the test binary (Pdeathsig) if that crashes.
+// Prometheus server with an API client, child processes, and a log
+// directory in the kubelet layout. The apiserver, the kubepulse binary and
+// the fake kubelet come from internal/testenv and collector/usage/kubelettest.
+// Every process it starts is stopped by t.Cleanup, and dies with the test
+// binary (Pdeathsig) if that crashes.
 package harness
 
 import (
-	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 )
 
@@ -53,37 +52,6 @@ func Tool(t testing.TB, name string) string {
 		t.Fatalf("%s not found at %s: run `make tools` (or `bash hack/tools.sh %s`) first", name, p, name)
 	}
 	return p
-}
-
-var (
-	buildOnce sync.Once
-	buildPath string
-	buildErr  error
-)
-
-// Kubepulse builds the kubepulse binary from the repository root once per
-// test binary, so the tier always runs the code under test, not a stale
-// ./kubepulse.
-func Kubepulse(t testing.TB) string {
-	t.Helper()
-	root := RepoRoot(t)
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "kubepulse-e2e-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildPath = filepath.Join(dir, "kubepulse")
-		cmd := exec.Command("go", "build", "-o", buildPath, ".")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build in %s: %v\n%s", root, err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("building kubepulse: %v", buildErr)
-	}
-	return buildPath
 }
 
 // FreePort returns a loopback port that was free a moment ago. Callers that
