@@ -41,8 +41,9 @@ func KnownMetrics() map[string]bool {
 }
 
 var (
-	promParser  = parser.NewParser(parser.Options{})
-	alertNameRE = regexp.MustCompile(`^[A-Z][a-z0-9]*(?:[A-Z][a-z0-9]*)*$`)
+	promParser   = parser.NewParser(parser.Options{})
+	recordNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_]+$`)
+	alertNameRE  = regexp.MustCompile(`^[A-Z][a-z0-9]*(?:[A-Z][a-z0-9]*)*$`)
 )
 
 // Check runs every built-in check over a generation. known is the set of
@@ -64,6 +65,9 @@ func Check(out *Output, known map[string]bool) []Problem {
 			for _, r := range g.Rules {
 				if r.Record != "" {
 					names[r.Record] = true
+					if !recordNameRE.MatchString(r.Record) {
+						ps = append(ps, Problem{FileRules, r.Record, "recording rule name must be level:metric:operations"})
+					}
 				}
 				if r.Alert != "" {
 					ps = append(ps, Problem{FileRules, r.Alert, "alerting rule in the recording rules file"})
@@ -261,6 +265,9 @@ func checkDashboard(file string, b []byte, names map[string]bool) []Problem {
 		seen[name] = true
 		if vm["type"] != "query" {
 			continue
+		}
+		if def, ok := vm["definition"].(string); ok && def != "" {
+			checkQ("variable "+name+" definition", def)
 		}
 		switch qv := vm["query"].(type) {
 		case string:
