@@ -50,7 +50,15 @@ type record struct {
 // (line without its newline). It does not allocate; msg aliases line.
 func parseCRI(line []byte) record {
 	bad := record{stream: streamUnknown, msg: line}
-	sp := bytes.IndexByte(line, ' ')
+	// The timestamp is at least 20 bytes and rarely more than 35: a short
+	// loop beats an IndexByte call here.
+	sp := -1
+	for i := 19; i < len(line) && i < 40; i++ {
+		if line[i] == ' ' {
+			sp = i
+			break
+		}
+	}
 	if sp < 0 || !looksLikeTimestamp(line[:sp]) {
 		return bad
 	}
@@ -69,6 +77,9 @@ func parseCRI(line []byte) record {
 		return bad
 	}
 	partial := rest[0] == 'P'
+	if len(rest) >= 2 && rest[1] == ' ' { // the usual "F <msg>"
+		return record{stream: stream, partial: partial, msg: rest[2:], ok: true}
+	}
 	// Tags are "P" or "F", optionally followed by ":"-separated extras.
 	end := bytes.IndexByte(rest, ' ')
 	tag := rest

@@ -2,7 +2,9 @@ package logs
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"os"
 	"regexp"
 	"regexp/syntax"
@@ -265,54 +267,101 @@ func (p *prefilter) candidate(line []byte) bool {
 	if p.none {
 		return true
 	}
-	for k, l := range p.lits {
+	for k := range p.lits {
 		if p.find(line, 0, k) >= 0 {
 			return true
 		}
-		_ = l
 	}
 	return false
 }
 
 // find returns the index of literal k in s at or after from, or -1.
 func (p *prefilter) find(s []byte, from, k int) int {
-	var i int
 	if p.fold {
-		i = indexFold(s[from:], p.lits[k], p.rare[k])
-	} else {
-		i = bytes.Index(s[from:], p.lits[k])
+		if len(p.lits[k]) >= 2 {
+			return indexFoldPair(s, from, p.lits[k], p.rare[k])
+		}
+		jl, ju := -2, -2
+		return indexFold(s, from, p.lits[k], p.rare[k], &jl, &ju)
 	}
+	i := bytes.Index(s[from:], p.lits[k])
 	if i < 0 {
 		return -1
 	}
 	return from + i
 }
 
-// indexFold finds lit (lower-case ASCII letters and other bytes) in s ignoring
-// ASCII case. It scans for the literal's rarest byte (index k) with
-// IndexByte, in both cases, and verifies around each hit.
-func indexFold(s, lit []byte, k int) int {
+const (
+	lsb   = 0x0101010101010101
+	msb   = 0x8080808080808080
+	bit20 = 0x2020202020202020
+)
+
+// indexFoldPair finds lit (lower-cased ASCII, len >= 2) in s at or after
+// from, ignoring ASCII case. It tests 8 positions at a time (SWAR) for the
+// byte pair lit[k:k+2] with bit 0x20 forced on both sides, which equates
+// the two cases of a letter; each hit is verified. A pair is far rarer than
+// a single letter, so verifications are few.
+func indexFoldPair(s []byte, from int, lit []byte, r int) int {
+	k := r
+	if k+1 >= len(lit) {
+		k = len(lit) - 2
+	}
+	pa := uint64(lit[k]|0x20) * lsb
+	pb := uint64(lit[k+1]|0x20) * lsb
+	i := from + k
+	for ; i+9 <= len(s); i += 8 {
+		vx := (binary.LittleEndian.Uint64(s[i:]) | bit20) ^ pa
+		vy := (binary.LittleEndian.Uint64(s[i+1:]) | bit20) ^ pb
+		m := (vx - lsb) &^ vx & (vy - lsb) &^ vy & msb
+		for m != 0 {
+			start := i + bits.TrailingZeros64(m)/8 - k
+			if start+len(lit) <= len(s) && equalFoldASCII(s[start:start+len(lit)], lit) {
+				return start
+			}
+			m &= m - 1
+		}
+	}
+	for ; i+1 < len(s); i++ {
+		if s[i]|0x20 == lit[k]|0x20 && s[i+1]|0x20 == lit[k+1]|0x20 {
+			start := i - k
+			if start+len(lit) <= len(s) && equalFoldASCII(s[start:start+len(lit)], lit) {
+				return start
+			}
+		}
+	}
+	return -1
+}
+
+// indexFold finds lit (lower-case ASCII letters and other bytes) in s at or
+// after from, ignoring ASCII case. It scans for the literal's rarest byte
+// (index k) with IndexByte, in both cases, and verifies around each hit.
+// *jl and *ju cache the next positions of the lower- and upper-case rare
+// byte (-2: unknown, -1: none left) across calls over the same s, so that a
+// rare case variant is not searched for again on every call.
+func indexFold(s []byte, from int, lit []byte, k int, jl, ju *int) int {
 	lo := lit[k]
 	up := lo
 	if lo >= 'a' && lo <= 'z' {
 		up = lo - 'a' + 'A'
 	}
-	i := k
-	jl, ju := -2, -2 // next position of lo / up at or after i; -1: none left
+	i := from + k
 	for i < len(s) {
-		if jl != -1 && jl < i {
-			if jl = bytes.IndexByte(s[i:], lo); jl >= 0 {
-				jl += i
+		if *jl != -1 && *jl < i {
+			if *jl = bytes.IndexByte(s[i:], lo); *jl >= 0 {
+				*jl += i
 			}
 		}
-		if up != lo && ju != -1 && ju < i {
-			if ju = bytes.IndexByte(s[i:], up); ju >= 0 {
-				ju += i
+		j := *jl
+		if up != lo {
+			if *ju != -1 && *ju < i {
+				if *ju = bytes.IndexByte(s[i:], up); *ju >= 0 {
+					*ju += i
+				}
 			}
-		}
-		j := jl
-		if up != lo && ju >= 0 && (j < 0 || ju < j) {
-			j = ju
+			if *ju >= 0 && (j < 0 || *ju < j) {
+				j = *ju
+			}
 		}
 		if j < 0 {
 			return -1

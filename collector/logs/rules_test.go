@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"math/rand/v2"
 	"regexp"
 	"strings"
 	"testing"
@@ -82,4 +83,34 @@ func FuzzPrefilter(f *testing.F) {
 			t.Fatalf("%q matches %q but the prefilter rejects it", expr, line)
 		}
 	})
+}
+
+// TestFoldSearchAgainstNaive compares the SWAR pair search and the
+// single-byte search with a naive ASCII case-insensitive search, from every
+// start offset, on random text over a small alphabet (many near misses).
+func TestFoldSearchAgainstNaive(t *testing.T) {
+	naive := func(s []byte, from int, lit []byte) int {
+		for i := from; i+len(lit) <= len(s); i++ {
+			if strings.EqualFold(string(s[i:i+len(lit)]), string(lit)) {
+				return i
+			}
+		}
+		return -1
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	const alpha = "tTiImMeE  o@`\x00\xff"
+	for _, lit := range []string{"time", "out", "me", "t", "@x", " o"} {
+		p := prefilter{lits: [][]byte{[]byte(lit)}, rare: []int{rarest([]byte(lit))}, fold: true}
+		for n := 0; n < 300; n++ {
+			s := make([]byte, rng.IntN(40))
+			for i := range s {
+				s[i] = alpha[rng.IntN(len(alpha))]
+			}
+			for from := 0; from <= len(s); from++ {
+				if got, want := p.find(s, from, 0), naive(s, from, []byte(lit)); got != want {
+					t.Fatalf("find(%q, %d, %q) = %d, want %d", s, from, lit, got, want)
+				}
+			}
+		}
+	}
 }

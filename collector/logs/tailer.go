@@ -108,7 +108,11 @@ type series struct {
 	emitted []emittedRec // records counted while a P join is pending (for exact resume)
 	queued  bool
 	active  bool // the newest restart of its container: keeps its fd open
-	gone    bool
+	// Counts not yet added to the container's atomics: batched per chunk so a
+	// line costs no atomic operation.
+	pendLines [numStreams]uint64
+	pendBytes uint64
+	gone      bool
 }
 
 type emittedRec struct {
@@ -715,7 +719,7 @@ func (t *Tailer) closeFile(f *file) {
 
 func (t *Tailer) work(ctx context.Context) {
 	defer t.wg.Done()
-	w := &worker{buf: make([]byte, t.cfg.BufferBytes), next: make([]int, t.rules.numLits)}
+	w := newWorker(t.cfg.BufferBytes, t.rules.numLits)
 	for {
 		select {
 		case <-ctx.Done():
@@ -724,6 +728,10 @@ func (t *Tailer) work(ctx context.Context) {
 			t.process(ctx, w, s)
 		}
 	}
+}
+
+func newWorker(bufSize, numLits int) *worker {
+	return &worker{buf: make([]byte, bufSize), next: make([]int, numLits), lo: make([]int, numLits), up: make([]int, numLits)}
 }
 
 type worker struct {
@@ -735,6 +743,8 @@ type worker struct {
 	// every line separately is what makes non-matching lines cheap.
 	chunk []byte
 	next  []int
+	lo    []int // fold literals: cached next lower/upper-case rare byte
+	up    []int
 }
 
 // process reads a file group: rotated files to their end first, then the
@@ -815,9 +825,10 @@ func (t *Tailer) readFile(ctx context.Context, w *worker, s *series, f *file, bu
 // A trailing record without newline is left for the next read, unless final
 // (a rotated or deleted file, which will not grow) or it fills the buffer.
 func (t *Tailer) consume(w *worker, s *series, f *file, chunk []byte, full, final bool) int {
+	defer t.flushPending(s)
 	w.chunk = chunk
 	for i := range w.next {
-		w.next[i] = -1
+		w.next[i], w.lo[i], w.up[i] = -1, -2, -2
 	}
 	pos := 0
 	if f.skipToNL {
@@ -904,7 +915,7 @@ func (t *Tailer) record(w *worker, s *series, f *file, raw []byte, start, end in
 		}
 		if j.active {
 			j.add(r.msg, max)
-			t.emit(s.c, r.stream, j.buf, j.truncated)
+			t.emit(s, r.stream, j.buf, j.truncated)
 			j.active, j.f, j.buf = false, nil, shrink(j.buf)
 			t.afterLine(s, f, start, end)
 			return
@@ -917,9 +928,9 @@ func (t *Tailer) record(w *worker, s *series, f *file, raw []byte, start, end in
 	if f.format == formatCRI && r.ok && w.chunk != nil {
 		// line lies in the chunk: use the chunk-wide literal search
 		from := int(start-f.readOff) + len(raw) - len(r.msg)
-		t.emitAt(w, s.c, r.stream, line, from, truncated)
+		t.emitAt(w, s, r.stream, line, from, truncated)
 	} else {
-		t.emit(s.c, r.stream, line, truncated)
+		t.emit(s, r.stream, line, truncated)
 	}
 	t.afterLine(s, f, start, end)
 }
@@ -947,12 +958,12 @@ func (t *Tailer) advanceCommit(s *series, f *file, off int64) {
 			break
 		}
 		if g.commit < g.readOff {
-			s.c.bytes.Add(uint64(g.readOff - g.commit))
+			s.pendBytes += uint64(g.readOff - g.commit)
 			g.commit = g.readOff
 		}
 	}
 	if off > f.commit {
-		s.c.bytes.Add(uint64(off - f.commit))
+		s.pendBytes += uint64(off - f.commit)
 		f.commit = off
 	}
 }
@@ -983,17 +994,33 @@ func (t *Tailer) flushJoins(s *series) {
 	for st := range s.join {
 		j := &s.join[st]
 		if j.active {
-			t.emit(s.c, st, j.buf, j.truncated)
+			t.emit(s, st, j.buf, j.truncated)
 			j.active, j.f, j.buf = false, nil, shrink(j.buf)
 		}
 	}
 	s.emitted = s.emitted[:0]
+	t.flushPending(s)
+}
+
+// flushPending adds the batched line and byte counts to the container.
+func (t *Tailer) flushPending(s *series) {
+	for st, n := range s.pendLines {
+		if n > 0 {
+			s.c.lines[st].Add(n)
+			s.pendLines[st] = 0
+		}
+	}
+	if s.pendBytes > 0 {
+		s.c.bytes.Add(s.pendBytes)
+		s.pendBytes = 0
+	}
 }
 
 // emitAt counts a line that is chunk[from:from+len(line)] of the worker's
 // current chunk.
-func (t *Tailer) emitAt(w *worker, c *container, stream int, line []byte, from int, truncated bool) {
-	c.lines[stream].Add(1)
+func (t *Tailer) emitAt(w *worker, s *series, stream int, line []byte, from int, truncated bool) {
+	c := s.c
+	s.pendLines[stream]++
 	if truncated {
 		t.truncLines.Add(1)
 	}
@@ -1009,7 +1036,12 @@ func (t *Tailer) emitAt(w *worker, c *container, stream int, line []byte, from i
 		for j := range p.lits {
 			n := &w.next[k+j]
 			if *n < from {
-				if *n = p.find(w.chunk, from, j); *n < 0 {
+				if p.fold && len(p.lits[j]) == 1 {
+					*n = indexFold(w.chunk, from, p.lits[j], p.rare[j], &w.lo[k+j], &w.up[k+j])
+				} else {
+					*n = p.find(w.chunk, from, j)
+				}
+				if *n < 0 {
 					*n = len(w.chunk)
 				}
 			}
@@ -1024,8 +1056,9 @@ func (t *Tailer) emitAt(w *worker, c *container, stream int, line []byte, from i
 	}
 }
 
-func (t *Tailer) emit(c *container, stream int, line []byte, truncated bool) {
-	c.lines[stream].Add(1)
+func (t *Tailer) emit(s *series, stream int, line []byte, truncated bool) {
+	c := s.c
+	s.pendLines[stream]++
 	if truncated {
 		t.truncLines.Add(1)
 	}

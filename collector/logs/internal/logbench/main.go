@@ -8,11 +8,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
@@ -55,7 +57,14 @@ func main() {
 		}
 		err = run(*dir, *rules)
 	case "live":
+		if p := os.Getenv("LOGBENCH_CPUPROFILE"); p != "" {
+			f, _ := os.Create(p)
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
 		err = live(*dir, *rules, *containers, *dur, *rate)
+	case "write":
+		err = write(*dir, *containers, *dur, *rate)
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -131,8 +140,9 @@ func gen(dir string, total int64, containers int) error {
 	return nil
 }
 
+// newTailer uses the collector's defaults (--logs.poll-interval 500ms).
 func newTailer(dir, rules string) (*logs.Tailer, error) {
-	return logs.NewTailer(logs.Config{Path: dir, RulesFile: rules, Poll: 50 * time.Millisecond}, log.NewNopLogger())
+	return logs.NewTailer(logs.Config{Path: dir, RulesFile: rules}, log.NewNopLogger())
 }
 
 func totals(t *logs.Tailer) (lines, errs, timeouts, bytes uint64) {
@@ -190,8 +200,9 @@ func run(dir, rules string) error {
 	return nil
 }
 
-// live: containers writers append at rate lines/s each for dur while the
-// tailer follows; reports the catch-up time after writers stop, CPU and RSS.
+// live: a child process runs containers writers appending rate lines/s
+// each for dur while the tailer follows; reports the tailer's catch-up time
+// after the writers stop, its CPU (the writers' is not included) and RSS.
 func live(dir, rules string, containers int, dur time.Duration, rate int) error {
 	for i := 0; i < containers; i++ {
 		if err := os.MkdirAll(filepath.Dir(ctrPath(dir, i)), 0o755); err != nil {
@@ -206,46 +217,18 @@ func live(dir, rules string, containers int, dur time.Duration, rate int) error 
 		return err
 	}
 	cpu0 := cpuSeconds()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var written, wantErr int64
-	stop := time.Now().Add(dur)
-	for i := 0; i < containers; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			f, err := os.OpenFile(ctrPath(dir, i), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-			if err != nil {
-				panic(err)
-			}
-			defer f.Close()
-			r := rand.New(rand.NewPCG(uint64(i), 7))
-			var buf []byte
-			var n, e int64
-			tick := time.NewTicker(100 * time.Millisecond)
-			defer tick.Stop()
-			for time.Now().Before(stop) {
-				buf = buf[:0]
-				for k := 0; k < rate/10; k++ {
-					start := len(buf)
-					buf = line(r, time.Now(), buf)
-					if s := string(buf[start:]); strings.Contains(s, "ERROR") || strings.Contains(s, "EXCEPTION") {
-						e++
-					}
-					n++
-				}
-				if _, err := f.Write(buf); err != nil {
-					panic(err)
-				}
-				<-tick.C
-			}
-			mu.Lock()
-			written += n
-			wantErr += e
-			mu.Unlock()
-		}(i)
+	start := time.Now()
+	cmd := exec.Command(os.Args[0], "write", "-dir", dir, "-containers", strconv.Itoa(containers),
+		"-duration", dur.String(), "-rate", strconv.Itoa(rate))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("writers: %v", err)
 	}
-	wg.Wait()
+	var written, wantErr int64
+	if _, err := fmt.Sscanf(string(out), "%d %d", &written, &wantErr); err != nil {
+		return fmt.Errorf("writers output %q: %v", out, err)
+	}
 	done := time.Now()
 	for {
 		lines, errs, _, _ := totals(t)
@@ -264,8 +247,63 @@ func live(dir, rules string, containers int, dur time.Duration, rate int) error 
 	cpu := cpuSeconds() - cpu0
 	h := t.Health()
 	_ = t.Stop()
-	fmt.Printf("containers=%d lines=%d lines/s=%.0f catchup_seconds=%.3f cpu_seconds=%.2f cpu_share=%.2f files_open=%d maxrss_mib=%.1f\n",
-		containers, written, float64(written)/dur.Seconds(), catch.Seconds(), cpu, cpu/(dur.Seconds()+catch.Seconds()), h.FilesOpen, maxRSSMiB())
-	_ = strconv.Itoa
+	fmt.Printf("containers=%d lines=%d lines/s=%.0f catchup_seconds=%.3f tailer_cpu_seconds=%.2f tailer_cores=%.3f files_open=%d maxrss_mib=%.1f\n",
+		containers, written, float64(written)/dur.Seconds(), catch.Seconds(), cpu, cpu/time.Since(start).Seconds(), h.FilesOpen, maxRSSMiB())
 	return nil
+}
+
+// write is live's child: it prints "<lines> <error lines>" when done.
+func write(dir string, containers int, dur time.Duration, rate int) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var written, wantErr int64
+	var firstErr error
+	stop := time.Now().Add(dur)
+	for i := 0; i < containers; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			n, e, err := writeOne(ctrPath(dir, i), uint64(i), stop, rate)
+			mu.Lock()
+			written, wantErr = written+n, wantErr+e
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			mu.Unlock()
+		}(i)
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	fmt.Printf("%d %d\n", written, wantErr)
+	return nil
+}
+
+// writeOne appends a batch every 100 ms, one write per line as container
+// runtimes do.
+func writeOne(path string, seed uint64, stop time.Time, rate int) (n, e int64, err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	r := rand.New(rand.NewPCG(seed, 7))
+	var buf []byte
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(stop) {
+		for k := 0; k < rate/10; k++ {
+			buf = line(r, time.Now(), buf[:0])
+			if bytes.Contains(buf, []byte("ERROR")) || bytes.Contains(buf, []byte("EXCEPTION")) {
+				e++
+			}
+			if _, err := f.Write(buf); err != nil {
+				return n, e, err
+			}
+			n++
+		}
+		<-tick.C
+	}
+	return n, e, nil
 }
