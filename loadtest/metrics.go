@@ -5,7 +5,9 @@
 package loadtest
 
 import (
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -114,6 +116,7 @@ func Result(success bool) string {
 // Observe records one sample. Hot paths that observe millions of samples
 // should cache the vector children instead.
 func (m *Metrics) Observe(s Sample) {
+	s.Run, s.Label, s.Code = labelValue(s.Run), labelValue(s.Label), labelValue(s.Code)
 	m.Requests.WithLabelValues(s.Run, s.Label, s.Code, Result(s.Success)).Inc()
 	h := m.Duration.WithLabelValues(s.Run, s.Label)
 	if s.TraceID != "" {
@@ -148,13 +151,15 @@ type seriesKey struct {
 }
 
 type series struct {
+	run, label string // as label values
 	requests   prometheus.Counter
 	duration   prometheus.Observer
 	recv, sent prometheus.Counter // created on first use: not every tool reports bytes
 }
 
 type runSeries struct {
-	users, last prometheus.Gauge
+	label       string
+	users, last prometheus.Gauge // created on first use
 	newest      float64
 }
 
@@ -170,7 +175,7 @@ func (m *Metrics) NewObserver() *Observer {
 func (o *Observer) run(run string) *runSeries {
 	r, ok := o.runs[run]
 	if !ok {
-		r = &runSeries{users: o.m.ActiveUsers.WithLabelValues(run), last: o.m.LastSample.WithLabelValues(run)}
+		r = &runSeries{label: labelValue(run)}
 		o.runs[run] = r
 	}
 	return r
@@ -181,9 +186,12 @@ func (o *Observer) lookup(run, label, code string, success bool) *series {
 	if s, ok := o.series[k]; ok {
 		return s
 	}
+	run, label, code = labelValue(run), labelValue(label), labelValue(code)
 	s := &series{
 		requests: o.m.Requests.WithLabelValues(run, label, code, Result(success)),
 		duration: o.m.Duration.WithLabelValues(run, label),
+		run:      run,
+		label:    label,
 	}
 	if len(o.series) < maxCachedSeries {
 		o.series[k] = s
@@ -203,13 +211,13 @@ func (o *Observer) Observe(s *Sample) {
 	}
 	if s.BytesReceived > 0 {
 		if se.recv == nil {
-			se.recv = o.m.BytesReceived.WithLabelValues(s.Run, s.Label)
+			se.recv = o.m.BytesReceived.WithLabelValues(se.run, se.label)
 		}
 		se.recv.Add(float64(s.BytesReceived))
 	}
 	if s.BytesSent > 0 {
 		if se.sent == nil {
-			se.sent = o.m.BytesSent.WithLabelValues(s.Run, s.Label)
+			se.sent = o.m.BytesSent.WithLabelValues(se.run, se.label)
 		}
 		se.sent.Add(float64(s.BytesSent))
 	}
@@ -223,18 +231,26 @@ func (o *Observer) Seen(run string, t time.Time) {
 	r := o.run(run)
 	if v := float64(t.UnixNano()) / 1e9; v > r.newest {
 		r.newest = v
+		if r.last == nil {
+			r.last = o.m.LastSample.WithLabelValues(r.label)
+		}
 		r.last.Set(v)
 	}
 }
 
 // Users sets the run's active users.
 func (o *Observer) Users(run string, n float64) {
-	o.run(run).users.Set(n)
+	r := o.run(run)
+	if r.users == nil {
+		r.users = o.m.ActiveUsers.WithLabelValues(r.label)
+	}
+	r.users.Set(n)
 }
 
 // Bytes adds traffic that the tool reports apart from requests (k6 counts
 // data_sent/data_received per iteration).
 func (o *Observer) Bytes(run, label string, received, sent int64) {
+	run, label = labelValue(run), labelValue(label)
 	if received > 0 {
 		o.m.BytesReceived.WithLabelValues(run, label).Add(float64(received))
 	}
@@ -245,5 +261,14 @@ func (o *Observer) Bytes(run, label string, received, sent int64) {
 
 // ParseError counts one bad row of the run.
 func (o *Observer) ParseError(run, reason string) {
-	o.m.ParseErrors.WithLabelValues(run, reason).Inc()
+	o.m.ParseErrors.WithLabelValues(labelValue(run), labelValue(reason)).Inc()
+}
+
+// labelValue makes s a valid label value: client_golang panics on invalid
+// UTF-8, and result files are not always UTF-8.
+func labelValue(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }

@@ -3,6 +3,7 @@ package parse
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,6 +108,53 @@ func FuzzDetect(f *testing.F) {
 		_, err := Parse(bytes.NewReader(data), Options{File: "fuzz", DefaultRun: "r", MaxRecordBytes: 4096}, &c)
 		if err != nil && IsUnsupported(err) && !strings.HasPrefix(err.Error(), "fuzz: ") {
 			t.Fatalf("rejection does not name the file: %v", err)
+		}
+	})
+}
+
+// FuzzK6Line checks the single-pass k6 line scanner against encoding/json:
+// it accepts only valid JSON, and what it extracts is what encoding/json
+// decodes.
+func FuzzK6Line(f *testing.F) {
+	for _, p := range []string{realworld(f, "k6/redis-operator-out.ndjson"), realworld(f, "k6/spark-out-legacy.ndjson")} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for i, line := range bytes.Split(b, []byte{'\n'}) {
+			if i < 40 {
+				f.Add(line)
+			}
+		}
+	}
+	f.Add([]byte(`{"type":"Point","metric":"vus","data":{"value":1e999}}`))
+	f.Add([]byte(`{"type":"Po\u0069nt","data":{"tags":{"name":"a\"b","status":200}},"metric":"http_req_duration"}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var sc k6Scan
+		ok := sc.scan(line)
+		if ok && !json.Valid(line) {
+			t.Fatalf("scanner accepted invalid JSON %q", line)
+		}
+		var v struct {
+			Type   string `json:"type"`
+			Metric string `json:"metric"`
+			Data   struct {
+				Time  string            `json:"time"`
+				Value *float64          `json:"value"`
+				Tags  map[string]string `json:"tags"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(line, &v); err != nil {
+			return // other types than k6 writes: the scanner may accept or not
+		}
+		if !ok {
+			t.Fatalf("scanner rejected %q, which encoding/json decodes", line)
+		}
+		hasV := v.Data.Value != nil
+		if string(sc.typ) != v.Type || string(sc.metric) != v.Metric || string(sc.time) != v.Data.Time || sc.hasValue != hasV ||
+			(hasV && sc.value != *v.Data.Value) || string(sc.name) != v.Data.Tags["name"] || string(sc.url) != v.Data.Tags["url"] ||
+			string(sc.status) != v.Data.Tags["status"] || string(sc.expect) != v.Data.Tags["expected_response"] {
+			t.Fatalf("scanner and encoding/json differ on %q:\nscan %+v\njson %+v", line, sc, v)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kubepulse/kubepulse/loadtest"
 )
@@ -212,8 +213,12 @@ func intern(m *map[string]string, b []byte) string {
 		return s
 	}
 	s := string(b)
+	if !utf8.ValidString(s) {
+		// Prometheus label values must be UTF-8; keep what can be kept.
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
 	if len(*m) < 10000 {
-		(*m)[s] = s
+		(*m)[string(b)] = s
 	}
 	return s
 }

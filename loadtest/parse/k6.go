@@ -44,29 +44,11 @@ func isK6Line(line []byte) bool {
 	return (v.Type == "Metric" || v.Type == "Point") && v.Metric != ""
 }
 
-type k6Line struct {
-	Type   string          `json:"type"`
-	Metric string          `json:"metric"`
-	Data   json.RawMessage `json:"data"`
-}
-
-type k6Point struct {
-	Time  string            `json:"time"`
-	Value *float64          `json:"value"`
-	Tags  map[string]string `json:"tags"`
-}
-
-// k6Interesting finds, without decoding, lines that may hold a Point of a
-// metric kubepulse reads. Lines without any of these strings are still
-// checked to be JSON, but not decoded.
-var k6Interesting = [][]byte{[]byte(`"` + k6Duration + `"`), []byte(`"` + k6VUs + `"`), []byte(`"` + k6Received + `"`), []byte(`"` + k6Sent + `"`)}
-
 func parseK6JSON(br *bufio.Reader, o Options, sink Sink) error {
 	lr := lineReader{br: br, max: o.maxRecord()}
 	k := k6{o: &o, sink: sink}
 	k.s.Run = o.run()
-	var ln k6Line
-	var pt k6Point
+	var sc k6Scan
 	for {
 		line, tooLong, err := lr.next()
 		if err != nil {
@@ -80,47 +62,33 @@ func parseK6JSON(br *bufio.Reader, o Options, sink Sink) error {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		interesting := false
-		for _, m := range k6Interesting {
-			if bytes.Contains(line, m) {
-				interesting = true
-				break
-			}
-		}
-		if !interesting {
-			if !json.Valid(line) {
-				k.bad(ReasonSyntax, "line is not valid JSON", "k6 --out json writes one JSON object per line; a cut line means the file was truncated")
-			}
+		if !sc.scan(line) {
+			k.bad(ReasonSyntax, "line is not valid JSON", "k6 --out json writes one JSON object per line; a cut line means the file was truncated")
 			continue
 		}
-		ln = k6Line{}
-		if err := json.Unmarshal(line, &ln); err != nil {
-			k.bad(ReasonSyntax, "line is not valid JSON: "+err.Error(), "k6 --out json writes one JSON object per line; a cut line means the file was truncated")
+		if string(sc.typ) != "Point" {
 			continue
 		}
-		if ln.Type != "Point" {
-			continue
-		}
-		switch ln.Metric {
+		metric := string(sc.metric) // no allocation: compared only
+		switch metric {
 		case k6Duration, k6VUs, k6Received, k6Sent:
 		default:
 			continue
 		}
-		pt = k6Point{}
-		if err := json.Unmarshal(ln.Data, &pt); err != nil {
-			k.bad(ReasonSyntax, "Point data is not {time, value, tags}: "+err.Error(), "")
+		if !sc.hasValue {
+			k.bad(ReasonValue, "Point has no numeric value", "")
 			continue
 		}
-		if pt.Value == nil {
-			k.bad(ReasonValue, "Point has no value", "")
-			continue
-		}
-		t, err := time.Parse(time.RFC3339Nano, pt.Time)
+		t, err := time.Parse(time.RFC3339Nano, string(sc.time))
 		if err != nil {
-			k.bad(ReasonTimestamp, fmt.Sprintf("Point time %q is not RFC 3339", pt.Time), "")
+			k.bad(ReasonTimestamp, fmt.Sprintf("Point time %q is not RFC 3339", trunc(sc.time)), "")
 			continue
 		}
-		k.point(ln.Metric, *pt.Value, t, pt.Tags)
+		label := sc.name
+		if len(label) == 0 {
+			label = sc.url
+		}
+		k.point(metric, sc.value, t, label, sc.status, sc.expect, sc.hasExpect)
 	}
 }
 
@@ -137,8 +105,8 @@ func (k *k6) bad(reason, msg, fix string) {
 	k.sink.Error(&Error{File: k.o.File, Line: k.line, Reason: reason, Msg: msg, Fix: fix})
 }
 
-// point handles one Point; tags may be nil (old k6 writes "tags":null).
-func (k *k6) point(metric string, v float64, t time.Time, tags map[string]string) {
+// point handles one Point. label is the name tag, else the url tag.
+func (k *k6) point(metric string, v float64, t time.Time, label, status, expect []byte, hasExpect bool) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		k.bad(ReasonNumber, fmt.Sprintf("%s value is not finite", metric), "")
 		return
@@ -161,23 +129,18 @@ func (k *k6) point(metric string, v float64, t time.Time, tags map[string]string
 			k.bad(ReasonNumber, fmt.Sprintf("http_req_duration %v is negative", v), "")
 			return
 		}
-		label := tags["name"]
-		if label == "" {
-			label = tags["url"]
-		}
-		status := tags["status"]
 		s := &k.s
-		s.Label = intern(&k.labels, []byte(label))
-		s.Code = intern(&k.codes, []byte(status))
-		switch tags["expected_response"] {
-		case "true":
+		s.Label = intern(&k.labels, label)
+		s.Code = intern(&k.codes, status)
+		switch {
+		case hasExpect && string(expect) == "true":
 			s.Success = true
-		case "false":
+		case hasExpect && string(expect) == "false":
 			s.Success = false
 		default:
 			// k6 before 0.31 has no expected_response: its default is 200-399.
-			n, err := strconv.Atoi(status)
-			s.Success = err == nil && n >= 200 && n < 400
+			n, ok := parseInt(status)
+			s.Success = ok && n >= 200 && n < 400
 		}
 		s.Elapsed = time.Duration(v * float64(time.Millisecond))
 		s.BytesReceived, s.BytesSent = 0, 0
@@ -205,7 +168,19 @@ func parseK6CSV(br *bufio.Reader, o Options, sink Sink) error {
 	}
 	k := k6{o: &o, sink: sink}
 	k.s.Run = o.run()
-	tags := map[string]string{}
+	col := func(name string) int {
+		if i, ok := tagCols[name]; ok {
+			return i
+		}
+		return -1
+	}
+	nameCol, urlCol, statusCol, expCol := col("name"), col("url"), col("status"), col("expected_response")
+	field := func(i int) []byte {
+		if i < 0 {
+			return nil
+		}
+		return cr.field(i)
+	}
 	for {
 		err := cr.next()
 		if err != nil {
@@ -241,13 +216,12 @@ func parseK6CSV(br *bufio.Reader, o Options, sink Sink) error {
 			k.bad(ReasonTimestamp, fmt.Sprintf("timestamp %q is neither Unix time nor RFC 3339", trunc(cr.field(1))), "")
 			continue
 		}
-		clear(tags)
-		for _, name := range []string{"name", "url", "status", "expected_response"} {
-			if i, ok := tagCols[name]; ok {
-				tags[name] = string(cr.field(i))
-			}
+		label := field(nameCol)
+		if len(label) == 0 {
+			label = field(urlCol)
 		}
-		k.point(metric, v, t, tags)
+		exp := field(expCol)
+		k.point(metric, v, t, label, field(statusCol), exp, len(exp) > 0)
 	}
 }
 
