@@ -758,11 +758,10 @@ func (t *Tailer) process(ctx context.Context, w *worker, s *series) {
 		if budget <= 0 || ctx.Err() != nil {
 			break
 		}
-		budget = t.readFile(ctx, w, s, f, budget)
-		if f.gone || !f.current || !s.active {
-			if f.readOff >= f.size || f.gone {
-				t.closeFile(f) // rotated, deleted or superseded: free the descriptor
-			}
+		var atEOF bool
+		budget, atEOF = t.readFile(ctx, w, s, f, budget)
+		if atEOF && (f.gone || !f.current || !s.active) {
+			t.closeFile(f) // rotated, deleted or superseded, and drained: free the descriptor
 		}
 	}
 	t.pruneLocked(s)
@@ -775,21 +774,23 @@ func (t *Tailer) process(ctx context.Context, w *worker, s *series) {
 	}
 }
 
-func (t *Tailer) readFile(ctx context.Context, w *worker, s *series, f *file, budget int) int {
+// readFile reads f from its offset until EOF or the budget of chunks is
+// spent; atEOF reports that everything on disk was read.
+func (t *Tailer) readFile(ctx context.Context, w *worker, s *series, f *file, budget int) (left int, atEOF bool) {
 	if f.fd == nil {
 		if f.gone || f.size <= f.readOff {
-			return budget
+			return budget, true
 		}
 		fd, err := os.Open(filepath.Join(s.c.dir, f.name))
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				t.errs[errOpen].Add(1)
 			}
-			return budget
+			return budget, false
 		}
 		if id, err := tail.IDOf(fd); err != nil || id != f.id {
 			fd.Close() // renamed again since the scan; the next scan sorts it out
-			return budget
+			return budget, false
 		}
 		f.fd = fd
 		t.openFiles.Add(1)
@@ -800,10 +801,10 @@ func (t *Tailer) readFile(ctx context.Context, w *worker, s *series, f *file, bu
 		if err != nil && err != io.EOF {
 			t.errs[errRead].Add(1)
 			level.Warn(t.logger).Log("msg", "read error", "file", filepath.Join(s.c.dir, f.name), "err", err)
-			return budget
+			return budget, false
 		}
 		if n == 0 {
-			break
+			return budget, true
 		}
 		full := n == len(w.buf)
 		final := !full && (f.gone || !f.current)
@@ -815,10 +816,10 @@ func (t *Tailer) readFile(ctx context.Context, w *worker, s *series, f *file, bu
 			}
 		}
 		if !full {
-			break
+			return budget, true
 		}
 	}
-	return budget
+	return budget, false
 }
 
 // consume parses the complete records in chunk and returns the bytes used.
