@@ -55,6 +55,7 @@ func Check(out *Output, known map[string]bool) []Problem {
 	for k := range known {
 		names[k] = true
 	}
+	lc := newLabelChecker(out, known)
 	// Recording rule outputs, from the rendered file: what Prometheus loads.
 	recGroups, errs := parseRules(out.Files[FileRules])
 	for _, e := range errs {
@@ -89,7 +90,7 @@ func Check(out *Output, known map[string]bool) []Problem {
 		for _, g := range f.rgs.Groups {
 			for _, r := range g.Rules {
 				where := g.Name + "/" + r.Record + r.Alert
-				ps = append(ps, checkExpr(f.file, where, r.Expr, names)...)
+				ps = append(ps, checkExpr(f.file, where, r.Expr, names, lc)...)
 				if r.Alert != "" {
 					ps = append(ps, checkAlertGuidelines(f.file, r)...)
 				}
@@ -100,7 +101,7 @@ func Check(out *Output, known map[string]bool) []Problem {
 		if !strings.HasPrefix(p, DirDashboards+"/") {
 			continue
 		}
-		ps = append(ps, checkDashboard(p, out.Files[p], names)...)
+		ps = append(ps, checkDashboard(p, out.Files[p], names, lc)...)
 	}
 	return ps
 }
@@ -149,7 +150,7 @@ func contains(xs []string, x string) bool {
 
 // checkExpr parses expr and reports every selected metric that neither the
 // exporter nor a recording rule produces.
-func checkExpr(file, where, expr string, names map[string]bool) []Problem {
+func checkExpr(file, where, expr string, names map[string]bool, lc labelChecker) []Problem {
 	e, err := promParser.ParseExpr(expr)
 	if err != nil {
 		return []Problem{{file, where, fmt.Sprintf("PromQL does not parse: %v (query: %s)", err, expr)}}
@@ -161,6 +162,8 @@ func checkExpr(file, where, expr string, names map[string]bool) []Problem {
 			return nil
 		}
 		if msg := unknownMetric(vs, names); msg != "" {
+			ps = append(ps, Problem{file, where, msg})
+		} else if msg := lc.check(vs); msg != "" {
 			ps = append(ps, Problem{file, where, msg})
 		}
 		return nil
@@ -212,7 +215,7 @@ func SubstituteVars(q string) string {
 
 // checkDashboard walks the dashboard JSON (what Grafana will load) for
 // panel targets and query variables.
-func checkDashboard(file string, b []byte, names map[string]bool) []Problem {
+func checkDashboard(file string, b []byte, names map[string]bool, lc labelChecker) []Problem {
 	var d map[string]any
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&d); err != nil {
@@ -227,7 +230,7 @@ func checkDashboard(file string, b []byte, names map[string]bool) []Problem {
 		if sm := labelValsRE.FindStringSubmatch(q); sm != nil {
 			q = sm[1]
 		}
-		ps = append(ps, checkExpr(file, where, q, names)...)
+		ps = append(ps, checkExpr(file, where, q, names, lc)...)
 	}
 	var walkPanels func(ps []any)
 	walkPanels = func(panels []any) {
@@ -289,4 +292,64 @@ func checkDashboard(file string, b []byte, names map[string]bool) []Problem {
 // SortProblems orders problems for stable output.
 func SortProblems(ps []Problem) {
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].String() < ps[j].String() })
+}
+
+// labelChecker knows the labels of every exporter series: a matcher on a
+// label the series never has selects nothing, silently.
+type labelChecker struct {
+	labels map[string]map[string]bool // series name -> its labels
+	target map[string]bool            // labels Prometheus adds (job, instance, cluster, selector labels)
+}
+
+func newLabelChecker(out *Output, known map[string]bool) labelChecker {
+	lc := labelChecker{labels: map[string]map[string]bool{}, target: map[string]bool{"job": true, "instance": true}}
+	for _, d := range collector.Definitions() {
+		for _, n := range d.SeriesNames() {
+			if !known[n] {
+				continue
+			}
+			ls := map[string]bool{}
+			for _, l := range d.Labels {
+				ls[l] = true
+			}
+			if strings.HasSuffix(n, "_bucket") {
+				ls["le"] = true
+			}
+			lc.labels[n] = ls
+		}
+	}
+	if out.Config != nil {
+		if c := out.Config.Selectors.ClusterLabel; c != "" {
+			lc.target[c] = true
+		}
+		if ms, err := promParser.ParseMetricSelector("{" + out.Config.Selectors.Kubepulse + "}"); err == nil && strings.TrimSpace(out.Config.Selectors.Kubepulse) != "" {
+			for _, m := range ms {
+				lc.target[m.Name] = true
+			}
+		}
+	}
+	return lc
+}
+
+func (lc labelChecker) check(vs *parser.VectorSelector) string {
+	ls, ok := lc.labels[vs.Name]
+	if !ok {
+		return "" // a recorded series: its labels are the rules' business
+	}
+	for _, m := range vs.LabelMatchers {
+		if m.Name == labels.MetricName || ls[m.Name] || lc.target[m.Name] {
+			continue
+		}
+		return fmt.Sprintf("%s has no label %q (its labels: %s)", vs.Name, m.Name, strings.Join(sortedKeys(ls), ", "))
+	}
+	return ""
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

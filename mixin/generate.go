@@ -59,9 +59,10 @@ type Options struct {
 // Output is one generation: file path (slash-separated, relative to the
 // output dir) → content.
 type Output struct {
-	Files map[string][]byte
-	Rules *rules.Set
-	Dash  []dashboards.Dashboard
+	Files  map[string][]byte
+	Rules  *rules.Set
+	Dash   []dashboards.Dashboard
+	Config *config.Config
 }
 
 // Paths returns the file names, sorted.
@@ -85,7 +86,7 @@ func Generate(cfg *config.Config, o Options) (*Output, error) {
 		o.Version = "dev"
 	}
 	hdr := Header(o.Version)
-	out := &Output{Files: map[string][]byte{}}
+	out := &Output{Files: map[string][]byte{}, Config: cfg}
 	rs := rules.Build(cfg)
 	out.Rules = rs
 	var err error

@@ -22,6 +22,7 @@ import (
 
 // Group names, in evaluation order (recording groups feed the later ones).
 const (
+	GroupPod             = "kubepulse-pod.rules"
 	GroupWorkload        = "kubepulse-workload.rules"
 	GroupNamespaceNode   = "kubepulse-namespace-node.rules"
 	GroupLogs            = "kubepulse-logs.rules"
@@ -171,13 +172,17 @@ func Build(cfg *config.Config) *Set {
 		return fmt.Sprintf("%s * on (%s) group_left (workload_kind, workload) %s", inner, pod, n.PodOwner)
 	}
 	s := &Set{rateWindow: model.Duration(cfg.Recording.RateWindow)}
-	s.Records = append(s.Records, rulefmt.RuleGroup{Name: GroupWorkload, Interval: iv, Rules: []rulefmt.Rule{
+	s.Records = append(s.Records, rulefmt.RuleGroup{Name: GroupPod, Interval: iv, Rules: []rulefmt.Rule{
 		// The one join key: one series per pod, the exporter's job/instance dropped.
 		rec(n.PodOwner, fmt.Sprintf(`max by (%s) (%s)`, x.by("namespace", "pod", "workload_kind", "workload"), x.sel("kubepulse_pod_owner", `workload!=""`))),
 		rec(n.PodCPU, fmt.Sprintf(`sum by (%s) (rate(%s[%s]))`, x.by("namespace", "pod", "node"), x.sel("kubepulse_container_cpu_usage_seconds_total"), x.w)),
 		rec(n.PodMem, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "pod", "node"), x.sel("kubepulse_container_memory_working_set_bytes"))),
 		rec(n.PodRequests, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "pod", "resource"), x.sel("kubepulse_container_resource_requests", `resource=~"cpu|memory"`))),
 		rec(n.PodLimits, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "pod", "resource"), x.sel("kubepulse_container_resource_limits", `resource=~"cpu|memory"`))),
+	}})
+	// The joins run in their own group: groups evaluate concurrently, and
+	// each stays small enough for its own time budget at 150k pods.
+	s.Records = append(s.Records, rulefmt.RuleGroup{Name: GroupWorkload, Interval: iv, Rules: []rulefmt.Rule{
 		rec(n.WorkloadCPU, fmt.Sprintf(`sum by (%s) (%s)`, wl, join(n.PodCPU))),
 		rec(n.WorkloadMem, fmt.Sprintf(`sum by (%s) (%s)`, wl, join(n.PodMem))),
 		rec(n.WorkloadRequests, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "workload_kind", "workload", "resource"), join(n.PodRequests))),
