@@ -44,7 +44,7 @@ type watchFn func(ctx context.Context, opts metav1.ListOptions) (watch.Interface
 
 // newInformer wraps list and watch so the source status sees every answer,
 // and registers the handler; build runs with s.mu held.
-func (s *Source) newInformer(source string, example runtime.Object, fs string, list listFn, wat watchFn,
+func (s *Source) newInformer(client any, source string, example runtime.Object, fs string, list listFn, wat watchFn,
 	transform cache.TransformFunc, h cache.ResourceEventHandler) cache.SharedIndexInformer {
 	st := &sourceStatus{}
 	lw := &cache.ListWatch{
@@ -65,7 +65,7 @@ func (s *Source) newInformer(source string, example runtime.Object, fs string, l
 			return w, err
 		},
 	}
-	inf := cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, s.client), example,
+	inf := cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, client), example,
 		cache.SharedIndexInformerOptions{Indexers: cache.Indexers{}})
 	_ = inf.SetTransform(transform)
 	logger := s.logger
@@ -89,7 +89,7 @@ func (s *Source) build() {
 		nodeFS = "metadata.name=" + s.cfg.Node
 	}
 	nodes := s.client.CoreV1().Nodes()
-	s.nodeInfs = append(s.nodeInfs, s.newInformer("nodes", &v1.Node{}, nodeFS,
+	s.nodeInfs = append(s.nodeInfs, s.newInformer(s.client, "nodes", &v1.Node{}, nodeFS,
 		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return nodes.List(ctx, o) },
 		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return nodes.Watch(ctx, o) },
 		stripNode, cache.ResourceEventHandlerFuncs{
@@ -106,7 +106,7 @@ func (s *Source) build() {
 		fs := s.fieldSelector(extra...)
 		for _, ns := range s.namespacesToWatch() {
 			pods := s.client.CoreV1().Pods(ns)
-			s.podInfs = append(s.podInfs, s.newInformer("pods", &v1.Pod{}, fs,
+			s.podInfs = append(s.podInfs, s.newInformer(s.client, "pods", &v1.Pod{}, fs,
 				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return pods.List(ctx, o) },
 				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return pods.Watch(ctx, o) },
 				stripPod, cache.ResourceEventHandlerFuncs{
@@ -125,7 +125,7 @@ func (s *Source) build() {
 			}
 			for _, ns := range s.namespacesToWatch() {
 				ri := s.meta.Resource(gvr).Namespace(ns)
-				s.newInformer(gvr.Resource, &metav1.PartialObjectMetadata{}, fs,
+				s.newInformer(s.meta, gvr.Resource, &metav1.PartialObjectMetadata{}, fs,
 					func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return ri.List(ctx, o) },
 					func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return ri.Watch(ctx, o) },
 					stripMeta, cache.ResourceEventHandlerFuncs{
@@ -140,7 +140,7 @@ func (s *Source) build() {
 		fs := s.fieldSelector()
 		for _, ns := range s.namespacesToWatch() {
 			hpas := s.client.AutoscalingV2().HorizontalPodAutoscalers(ns)
-			s.newInformer("hpas", &autoscalingv2.HorizontalPodAutoscaler{}, fs,
+			s.newInformer(s.client, "hpas", &autoscalingv2.HorizontalPodAutoscaler{}, fs,
 				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return hpas.List(ctx, o) },
 				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return hpas.Watch(ctx, o) },
 				stripHPA, cache.ResourceEventHandlerFuncs{

@@ -254,4 +254,3 @@ func (o *ownerIndex) resolve(p *v1.Pod) (string, string, string, string) {
 	}
 	return ref.Kind, ref.Name, ref.Kind, ref.Name
 }
-

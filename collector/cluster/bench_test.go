@@ -1,0 +1,270 @@
+package cluster
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+)
+
+// synthetic builds a cluster of nodes and pods (2 containers each) shaped
+// like a real one: Deployment-owned pods in 200 namespaces, cpu/memory
+// requests and limits, some restarts.
+func synthetic(nodes, pods int) ([]*v1.Node, []*v1.Pod) {
+	ns := make([]*v1.Node, nodes)
+	for i := range ns {
+		name := fmt.Sprintf("ip-10-%d-%d-%d.eu-west-1.compute.internal", i/65536, i/256%256, i%256)
+		ns[i] = &v1.Node{
+			ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID(fmt.Sprintf("node-%08d", i)),
+				Labels: map[string]string{v1.LabelTopologyZone: fmt.Sprintf("eu-west-1%c", 'a'+i%3), v1.LabelInstanceTypeStable: "m6i.4xlarge"}},
+			Status: v1.NodeStatus{
+				Capacity:    rl("cpu", "16", "memory", "64Gi", "pods", "110", "ephemeral-storage", "200Gi"),
+				Allocatable: rl("cpu", "15890m", "memory", "62Gi", "pods", "110", "ephemeral-storage", "180Gi"),
+				Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}, {Type: v1.NodeMemoryPressure, Status: v1.ConditionFalse},
+					{Type: v1.NodeDiskPressure, Status: v1.ConditionFalse}, {Type: v1.NodePIDPressure, Status: v1.ConditionFalse}},
+				NodeInfo: v1.NodeSystemInfo{KubeletVersion: "v1.34.1", ContainerRuntimeVersion: "containerd://2.0.4", OSImage: "Amazon Linux 2023"},
+			},
+		}
+	}
+	ps := make([]*v1.Pod, pods)
+	ctrl := true
+	for i := range ps {
+		deploy := fmt.Sprintf("service-%d", i/10)
+		rs := deploy + "-7c9d8f6b5"
+		ps[i] = &v1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%05x", rs, i), Namespace: fmt.Sprintf("team-%d", i%200),
+				UID:             types.UID(fmt.Sprintf("0b6e3c1a-4d2f-4c1e-9a7b-%012d", i)),
+				OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: rs, Controller: &ctrl}}},
+			Spec: v1.PodSpec{NodeName: ns[i%nodes].Name, Containers: []v1.Container{
+				ctr("app", rl("cpu", "250m", "memory", "512Mi"), rl("cpu", "1", "memory", "1Gi"), false),
+				ctr("istio-proxy", rl("cpu", "100m", "memory", "128Mi"), rl("memory", "256Mi"), false)}},
+			Status: v1.PodStatus{Phase: v1.PodRunning, ContainerStatuses: []v1.ContainerStatus{
+				{Name: "app", RestartCount: int32(i % 3)}, {Name: "istio-proxy"}}},
+		}
+		if i%50 == 0 {
+			ps[i].Status.ContainerStatuses[0].LastTerminationState.Terminated = &v1.ContainerStateTerminated{Reason: "OOMKilled"}
+		}
+	}
+	return ns, ps
+}
+
+type benchCluster struct {
+	src        *Source
+	node, pod  *Collector
+	nodeCache  cache.Store
+	podCache   cache.Store
+	loadTime   time.Duration
+	heap, rss  float64
+	nodes, pods int
+}
+
+var (
+	benchMu       sync.Mutex
+	benchClusters = map[int]*benchCluster{}
+)
+
+func rssBytes() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			f := strings.Fields(l)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// loadCluster feeds the synthetic objects through the transforms into
+// stores standing in for the informer caches and into the handlers that
+// fill the pre-rendered store, as the informers do.
+func loadCluster(b *testing.B, nodes, pods int) *benchCluster {
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	if c, ok := benchClusters[pods]; ok {
+		return c
+	}
+	for k := range benchClusters { // free the other size first
+		delete(benchClusters, k)
+	}
+	runtime.GC()
+	ns, ps := synthetic(nodes, pods)
+	c := &benchCluster{nodes: nodes, pods: pods, nodeCache: cache.NewStore(cache.MetaNamespaceKeyFunc), podCache: cache.NewStore(cache.MetaNamespaceKeyFunc)}
+	c.src = NewSource(Config{TotalShards: 1}, nil, nil, nil, log.NewNopLogger())
+	c.node = NewCollector(c.src, "node", kindNodes|kindPods, "nodes", "pods")
+	c.pod = NewCollector(c.src, "pod", kindPods|kindOwners, "pods")
+	start := time.Now()
+	for i, n := range ns {
+		so, _ := stripNode(n)
+		_ = c.nodeCache.Add(so)
+		c.src.onNode(so, false)
+		ns[i] = nil
+	}
+	for i, p := range ps {
+		so, _ := stripPod(p)
+		_ = c.podCache.Add(so)
+		c.src.onPod(so, false)
+		ps[i] = nil
+	}
+	c.loadTime = time.Since(start)
+	ns, ps = nil, nil
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	c.heap = float64(ms.HeapAlloc)
+	c.rss = rssBytes()
+	benchClusters[pods] = c
+	return c
+}
+
+type countWriter struct{ n int64 }
+
+func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
+
+func median(d []time.Duration) float64 {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2].Seconds()
+}
+
+// BenchmarkScrape renders /metrics text for the node and pod families from
+// the pre-rendered store, and, side by side, from a naive client_golang
+// collector that walks the caches on every scrape (const metrics, a
+// registry, expfmt text encoding). Run with -benchtime=Nx.
+func BenchmarkScrape(b *testing.B) {
+	for _, size := range []struct{ nodes, pods int }{{100, 3000}, {5000, 150000}} {
+		for _, impl := range []string{"store", "naive"} {
+			b.Run(fmt.Sprintf("pods=%d/%s", size.pods, impl), func(b *testing.B) {
+				c := loadCluster(b, size.nodes, size.pods)
+				cw := &countWriter{}
+				bw := bufio.NewWriterSize(cw, 256<<10)
+				var naive *prometheus.Registry
+				if impl == "naive" {
+					naive = prometheus.NewRegistry()
+					naive.MustRegister(&naiveCollector{nodes: c.nodeCache, pods: c.podCache})
+				}
+				var times []time.Duration
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					cw.n = 0
+					start := time.Now()
+					if impl == "store" {
+						_ = c.node.WriteRaw(bw)
+						_ = c.pod.WriteRaw(bw)
+					} else {
+						mfs, err := naive.Gather()
+						if err != nil {
+							b.Fatal(err)
+						}
+						enc := expfmt.NewEncoder(bw, expfmt.NewFormat(expfmt.TypeTextPlain))
+						for _, mf := range mfs {
+							_ = enc.Encode(mf)
+						}
+					}
+					_ = bw.Flush()
+					times = append(times, time.Since(start))
+				}
+				b.StopTimer()
+				b.ReportMetric(median(times), "p50-s/scrape")
+				b.ReportMetric(float64(cw.n), "bytes/scrape")
+				if impl == "store" {
+					b.ReportMetric(c.heap/(1<<20), "heap-MiB")
+					b.ReportMetric(c.rss/(1<<20), "rss-MiB")
+					b.ReportMetric(c.loadTime.Seconds(), "load-s")
+				}
+			})
+		}
+	}
+}
+
+// naiveCollector is the baseline: what an exporter without a pre-rendered
+// store does on every scrape.
+type naiveCollector struct{ nodes, pods cache.Store }
+
+func (n *naiveCollector) Describe(chan<- *prometheus.Desc) {}
+
+func (n *naiveCollector) Collect(ch chan<- prometheus.Metric) {
+	g := prometheus.GaugeValue
+	reqD, limD, restD, ltD, phD, owD := containerRequests.Desc(), containerLimits.Desc(), containerRestarts.Desc(),
+		containerLastTerminated.Desc(), podPhase.Desc(), podOwner.Desc()
+	sumsReq, sumsLim := map[string]resList{}, map[string]resList{}
+	for _, o := range n.pods.List() {
+		p := o.(*v1.Pod)
+		for _, c := range p.Spec.Containers {
+			for rn, q := range c.Resources.Requests {
+				name, unit := resourceLabels(rn)
+				ch <- prometheus.MustNewConstMetric(reqD, g, q.AsApproximateFloat64(), p.Namespace, p.Name, c.Name, p.Spec.NodeName, name, unit)
+			}
+			for rn, q := range c.Resources.Limits {
+				name, unit := resourceLabels(rn)
+				ch <- prometheus.MustNewConstMetric(limD, g, q.AsApproximateFloat64(), p.Namespace, p.Name, c.Name, p.Spec.NodeName, name, unit)
+			}
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			ch <- prometheus.MustNewConstMetric(restD, prometheus.CounterValue, float64(cs.RestartCount), p.Namespace, p.Name, cs.Name)
+			if t := cs.LastTerminationState.Terminated; t != nil {
+				ch <- prometheus.MustNewConstMetric(ltD, g, 1, p.Namespace, p.Name, cs.Name, t.Reason)
+			}
+		}
+		for _, ph := range phases {
+			ch <- prometheus.MustNewConstMetric(phD, g, boolValue(p.Status.Phase == ph), p.Namespace, p.Name, string(ph))
+		}
+		ref := controllerOf(p.OwnerReferences)
+		ch <- prometheus.MustNewConstMetric(owD, g, 1, p.Namespace, p.Name, ref.Kind, ref.Name, ref.Kind, ref.Name)
+		if p.Spec.NodeName != "" && !terminated(p) {
+			if sumsReq[p.Spec.NodeName] == nil {
+				sumsReq[p.Spec.NodeName], sumsLim[p.Spec.NodeName] = resList{}, resList{}
+			}
+			sumsReq[p.Spec.NodeName].addList(podRequests(p))
+			sumsLim[p.Spec.NodeName].addList(podLimits(p))
+		}
+	}
+	for _, o := range n.nodes.List() {
+		nd := o.(*v1.Node)
+		for d, l := range map[*prometheus.Desc]v1.ResourceList{nodeCapacity.Desc(): nd.Status.Capacity, nodeAllocatable.Desc(): nd.Status.Allocatable} {
+			for rn, q := range l {
+				name, unit := resourceLabels(rn)
+				ch <- prometheus.MustNewConstMetric(d, g, q.AsApproximateFloat64(), nd.Name, name, unit)
+			}
+		}
+		for d, l := range map[*prometheus.Desc]resList{nodeRequests.Desc(): sumsReq[nd.Name], nodeLimits.Desc(): sumsLim[nd.Name]} {
+			for rn, v := range l {
+				name, unit := resourceLabels(rn)
+				ch <- prometheus.MustNewConstMetric(d, g, value(v), nd.Name, name, unit)
+			}
+		}
+		for _, c := range nd.Status.Conditions {
+			for _, s := range []v1.ConditionStatus{v1.ConditionTrue, v1.ConditionFalse, v1.ConditionUnknown} {
+				ch <- prometheus.MustNewConstMetric(nodeCondition.Desc(), g, boolValue(c.Status == s), nd.Name, string(c.Type), strings.ToLower(string(s)))
+			}
+		}
+		ch <- prometheus.MustNewConstMetric(nodeUnschedulable.Desc(), g, boolValue(nd.Spec.Unschedulable), nd.Name)
+		ch <- prometheus.MustNewConstMetric(nodeInfo.Desc(), g, 1, nd.Name, nd.Status.NodeInfo.KubeletVersion, nd.Status.NodeInfo.ContainerRuntimeVersion,
+			nd.Status.NodeInfo.OSImage, nd.Labels[v1.LabelTopologyZone], nd.Labels[v1.LabelInstanceTypeStable])
+	}
+}
+
+var (
+	_ io.Writer = (*countWriter)(nil)
+	_           = resource.Quantity{}
+)
