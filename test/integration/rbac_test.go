@@ -253,8 +253,9 @@ func TestRBACFromDeploy(t *testing.T) {
 }
 
 // deniedLines returns the exporter's go-kit (logfmt) lines at warn or error
-// level that report a "forbidden" answer. klog's own format does not count:
-// the denial must reach the exporter's log, with its level and fields.
+// level that report a "forbidden" answer, with their values decoded (so
+// quotes in err are plain). klog's own format does not count: the denial
+// must reach the exporter's log, with its level and fields.
 func deniedLines(logs string) []string {
 	var out []string
 	for _, l := range strings.Split(logs, "\n") {
@@ -263,6 +264,7 @@ func deniedLines(logs string) []string {
 		}
 		dec := logfmt.NewDecoder(strings.NewReader(l))
 		lvl, hasMsg := "", false
+		var text []string
 		for dec.ScanRecord() {
 			for dec.ScanKeyval() {
 				switch string(dec.Key()) {
@@ -271,10 +273,11 @@ func deniedLines(logs string) []string {
 				case "msg":
 					hasMsg = true
 				}
+				text = append(text, string(dec.Key())+"="+string(dec.Value()))
 			}
 		}
 		if dec.Err() == nil && hasMsg && (lvl == "warn" || lvl == "error") {
-			out = append(out, l)
+			out = append(out, strings.Join(text, " "))
 		}
 	}
 	return out
