@@ -57,7 +57,8 @@ func TestLoadAndEvaluate(t *testing.T) {
 		{"kubepulse_node_allocatable", 3 * s.Nodes},
 		{"kubepulse_node_requests", 2 * s.Nodes},
 		{"kubepulse_hpa_max_replicas", s.HPAs},
-		{"kubepulse_log_lines_total", containers},
+		{"kubepulse_log_lines_total", 2 * containers},
+		{"kubepulse_log_matches_total", 3 * containers},
 	}
 	for _, tc := range loadCases {
 		if got := st.Names[tc.name]; got != tc.want {
@@ -91,9 +92,9 @@ func TestLoadAndEvaluate(t *testing.T) {
 		{"fixture-workload", s.Pods + 2*s.Workloads, nil},
 		// cpu and memory per node + one cluster sum.
 		{"fixture-node", 2*s.Nodes + 1, nil},
-		// log matches per namespace (error rule) + the avg_over_time of the
+		// log matches per namespace and rule (3 rules) + the avg_over_time of the
 		// workload cpu record, + the rule on a missing metric.
-		{"fixture-logs", s.Namespaces + s.Workloads, []string{"fixture:never_matches"}},
+		{"fixture-logs", 3*s.Namespaces + s.Workloads, []string{"fixture:never_matches"}},
 	}
 	for i, tc := range evalCases {
 		t.Run(tc.group, func(t *testing.T) {

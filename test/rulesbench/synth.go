@@ -9,12 +9,14 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
+	"golang.org/x/sync/errgroup"
 )
 
 // Scale is the shape of the synthetic cluster.
@@ -25,8 +27,8 @@ type Scale struct {
 	Workloads        int // pods are spread evenly over workloads
 	Namespaces       int
 	HPAs             int // the first HPAs workloads are autoscaled
-	// ErrorContainersPct is the share of containers (0-100) whose logs ever
-	// matched the error rule, so that kubepulse_log_matches_total exists.
+	// ErrorContainersPct is the share of containers (0-100) that log errors
+	// (kubepulse_log_matches_total{rule="error"} grows).
 	ErrorContainersPct int
 	LoadTestRuns       int
 	Job                string // job label of every series
@@ -159,7 +161,7 @@ func (s Scale) each(emit func(series)) {
 		put(constant, 1, 0, "__name__", "kubepulse_scrape_collector_success", "collector", c)
 		put(wave, 0.2, 1, "__name__", "kubepulse_scrape_collector_duration_seconds", "collector", c)
 	}
-	for _, src := range []string{"nodes", "pods", "horizontalpodautoscalers", "replicasets"} {
+	for _, src := range []string{"hpas", "jobs", "nodes", "pods", "replicasets"} {
 		put(constant, 1, 0, "__name__", "kubepulse_source_up", "source", src)
 		put(counter, 1.7e9, 1, "__name__", "kubepulse_source_last_sync_timestamp_seconds", "source", src)
 	}
@@ -213,13 +215,20 @@ func (s Scale) each(emit func(series)) {
 				put(constant, 1, 0, append([]string{"__name__", "kubepulse_container_last_terminated_reason", "reason", "OOMKilled"}, base...)...)
 			}
 			put(constant, restarts, 0, append([]string{"__name__", "kubepulse_container_restarts_total"}, base...)...)
-			// Log counters come from the node's DaemonSet exporter.
+			// Log counters come from the node's DaemonSet exporter, which
+			// creates every stream and rule series of a container at once.
 			logKV := append(append([]string{}, base...), "instance", inst)
 			lines := float64(1 + h%20)
 			put(counter, 1e4, lines, append([]string{"__name__", "kubepulse_log_lines_total", "stream", "stdout"}, logKV...)...)
+			put(counter, 1e2, lines/10, append([]string{"__name__", "kubepulse_log_lines_total", "stream", "stderr"}, logKV...)...)
 			put(counter, 1e6, lines*120, append([]string{"__name__", "kubepulse_log_bytes_total"}, logKV...)...)
+			errRate := 0.0
 			if int(h>>12%100) < s.ErrorContainersPct {
-				put(counter, 10, lines*0.01, append([]string{"__name__", "kubepulse_log_matches_total", "rule", "error"}, logKV...)...)
+				errRate = lines * 0.01
+			}
+			put(counter, 10, errRate, append([]string{"__name__", "kubepulse_log_matches_total", "rule", "error"}, logKV...)...)
+			for _, rule := range []string{"oom", "panic"} {
+				put(counter, 0, 0, append([]string{"__name__", "kubepulse_log_matches_total", "rule", rule}, logKV...)...)
 			}
 		}
 	}
@@ -287,33 +296,33 @@ type LoadStats struct {
 func WriteBlocks(ctx context.Context, dir string, s Scale, start time.Time, steps int, interval time.Duration, batchSeries int) (LoadStats, error) {
 	began := time.Now()
 	st := LoadStats{Names: map[string]int{}}
+	// Batches are written by one writer per core; memory is bounded by
+	// (cores + 1) batches.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	var batch []series
-	flush := func() error {
+	flush := func() {
 		if len(batch) == 0 {
-			return nil
+			return
 		}
-		if err := writeBlock(ctx, dir, batch, start, steps, interval); err != nil {
-			return err
-		}
+		b := batch
+		batch = nil
 		st.Blocks++
-		batch = batch[:0]
-		return nil
+		g.Go(func() error { return writeBlock(gctx, dir, b, start, steps, interval) })
 	}
-	var err error
 	s.each(func(se series) {
-		if err != nil {
+		if gctx.Err() != nil {
 			return
 		}
 		st.Series++
 		st.Names[se.lset.Get(labels.MetricName)]++
 		batch = append(batch, se)
 		if len(batch) >= batchSeries {
-			err = flush()
+			flush()
 		}
 	})
-	if err == nil {
-		err = flush()
-	}
+	flush()
+	err := g.Wait()
 	st.Samples = st.Series * steps
 	st.Took = time.Since(began)
 	return st, err
