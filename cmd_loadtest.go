@@ -27,6 +27,9 @@ import (
 	"github.com/kubepulse/kubepulse/loadtest/gen"
 )
 
+// loadtestStdout receives progress and the summary; tests replace it.
+var loadtestStdout io.Writer = os.Stdout
+
 type loadtestFlags struct {
 	url           string
 	method        string
@@ -59,7 +62,7 @@ type loadtestFlags struct {
 // loadtestCommand declares `kubepulse loadtest`, the open-model generator in
 // loadtest/gen. Its flags are documented in docs/loadtest-generator.md.
 func loadtestCommand(app *kingpin.Application) runFunc {
-	f := &loadtestFlags{stdout: os.Stdout}
+	f := &loadtestFlags{stdout: loadtestStdout}
 	cmd := app.Command("loadtest", "Send HTTP load at a planned arrival rate (open model) and report latency from intended send times.")
 	cmd.Arg("url", "Target URL (http:// or https://). Required unless --targets is given.").StringVar(&f.url)
 	cmd.Flag("method", "HTTP method for the URL.").Default("GET").StringVar(&f.method)
@@ -234,6 +237,16 @@ func runLoadtest(ctx context.Context, logger log.Logger, f *loadtestFlags) int {
 		mode, planned = "open model", cfg.Schedule.Duration()
 	}
 	level.Info(logger).Log("msg", "starting load test", "run", cfg.Run, "mode", mode, "duration", planned, "max_in_flight", f.maxInFlight, "shard", f.shard)
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return logging.Fatal(logger, "cannot create --cpuprofile file", err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return logging.Fatal(logger, "cannot start CPU profile", err)
+		}
+	}
 	pctx, pcancel := context.WithCancel(context.Background())
 	pdone := make(chan struct{})
 	tty := f.progress == "tty" || (f.progress == "auto" && isTerminal(f.stdout))
@@ -248,16 +261,6 @@ func runLoadtest(ctx context.Context, logger log.Logger, f *loadtestFlags) int {
 		go func() { r.Progress(pctx, f.stdout, tty, every, planned); close(pdone) }()
 	} else {
 		close(pdone)
-	}
-	if f.cpuProfile != "" {
-		pf, err := os.Create(f.cpuProfile)
-		if err != nil {
-			return logging.Fatal(logger, "cannot create --cpuprofile file", err)
-		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return logging.Fatal(logger, "cannot start CPU profile", err)
-		}
 	}
 	sum := r.Run(ctx)
 	if f.cpuProfile != "" {

@@ -517,13 +517,18 @@ var errKindNames = [numErrKinds]string{"", "timeout", "connection refused", "con
 func (k errKind) String() string { return errKindNames[k] }
 
 func classify(err error) errKind {
+	if err == nil {
+		return errNone // before the errors.As targets, which escape to the heap
+	}
+	return classifyErr(err)
+}
+
+func classifyErr(err error) errKind {
 	var ne net.Error
 	var pe protoError
 	var te *tlsError
 	var oe *net.OpError
 	switch {
-	case err == nil:
-		return errNone
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return errTimeout
 	case errors.Is(err, syscall.ECONNREFUSED):

@@ -97,8 +97,9 @@ type shard struct {
 // Runner executes a Config. Create with New, then call Run once.
 type Runner struct {
 	cfg   Config
-	start time.Time
-	end   atomic.Int64 // unix ns of the last completion
+	start      time.Time
+	startNanos atomic.Int64 // start for readers that run beside Run (progress)
+	end        atomic.Int64 // unix ns of the last completion
 
 	mu   sync.Mutex // the scheduling token: its holder waits for the next intended time
 	next int64
@@ -139,6 +140,9 @@ func New(cfg Config) (*Runner, error) {
 		cfg.Logger = log.NewNopLogger()
 	}
 	r := &Runner{cfg: cfg, pools: map[string]*connPool{}}
+	if cfg.Metrics != nil {
+		cfg.Metrics.Dropped.WithLabelValues(cfg.Run) // exposed as 0 from the start
+	}
 	for _, t := range cfg.Targets {
 		p := r.pools[t.poolKey]
 		if p == nil {
@@ -165,6 +169,7 @@ func New(cfg Config) (*Runner, error) {
 // waits for in-flight requests and returns the summary.
 func (r *Runner) Run(ctx context.Context) *Summary {
 	r.start = time.Now()
+	r.startNanos.Store(r.start.UnixNano())
 	r.end.Store(r.start.UnixNano())
 	done := make(chan struct{})
 	go func() {

@@ -30,8 +30,8 @@ type Stats struct {
 // Stats reads the counters. It is safe while the run goes on.
 func (r *Runner) Stats() *Stats {
 	s := &Stats{Hist: NewSnapshot(), Codes: map[int]int64{}, Errors: map[string]int64{}}
-	if !r.start.IsZero() {
-		s.Elapsed = time.Since(r.start)
+	if ns := r.startNanos.Load(); ns != 0 {
+		s.Elapsed = time.Since(time.Unix(0, ns))
 	}
 	for i := range r.shards {
 		sh := &r.shards[i]
