@@ -131,7 +131,7 @@ func (m *Metrics) Observe(s Sample) {
 		m.BytesSent.WithLabelValues(s.Run, s.Label).Add(float64(s.BytesSent))
 	}
 	if !s.Time.IsZero() {
-		m.LastSample.WithLabelValues(s.Run).Set(float64(s.Time.UnixNano()) / 1e9)
+		m.LastSample.WithLabelValues(s.Run).Set(unixSeconds(s.Time))
 	}
 }
 
@@ -229,7 +229,7 @@ func (o *Observer) Observe(s *Sample) {
 // Seen moves the run's last-sample timestamp forward to t.
 func (o *Observer) Seen(run string, t time.Time) {
 	r := o.run(run)
-	if v := float64(t.UnixNano()) / 1e9; v > r.newest {
+	if v := unixSeconds(t); v > r.newest {
 		r.newest = v
 		if r.last == nil {
 			r.last = o.m.LastSample.WithLabelValues(r.label)
@@ -271,4 +271,10 @@ func labelValue(s string) string {
 		return s
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// unixSeconds converts without the rounding of UnixNano()/1e9, so that a
+// millisecond time prints as such (1597707792.322, not ...7923219998).
+func unixSeconds(t time.Time) float64 {
+	return float64(t.Unix()) + float64(t.Nanosecond())/1e9
 }
