@@ -96,7 +96,7 @@ type shard struct {
 
 // Runner executes a Config. Create with New, then call Run once.
 type Runner struct {
-	cfg   Config
+	cfg        Config
 	start      time.Time
 	startNanos atomic.Int64 // start for readers that run beside Run (progress)
 	end        atomic.Int64 // unix ns of the last completion
