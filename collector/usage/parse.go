@@ -11,9 +11,9 @@ import (
 type Kind uint8
 
 const (
-	KindNone Kind = iota
-	KindCPU       // container_cpu_usage_seconds_total
-	KindMemory    // container_memory_working_set_bytes
+	KindNone   Kind = iota
+	KindCPU         // container_cpu_usage_seconds_total
+	KindMemory      // container_memory_working_set_bytes
 )
 
 // Sample is one container usage sample from a kubelet's text exposition.

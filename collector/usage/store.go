@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"hash/maphash"
 	"io"
 	"sort"
 	"strconv"
@@ -230,20 +231,22 @@ func appendEscaped(b []byte, s string) []byte {
 	return append(b, labelEscaper.Replace(s)...)
 }
 
+var hashSeed = maphash.MakeSeed()
+
 // renderer builds one node's exposition from parsed samples. It is reused
 // across nodes by one worker to keep allocations down.
 type renderer struct {
 	node       []byte // escaped node name
 	timestamps bool
 	cpu, mem   []byte
-	seen       map[string]struct{}
+	seen       map[uint64]struct{} // maphash of kind+labels: no string per series
 	key        []byte
 	dups       int
 	series     int
 }
 
 func newRenderer(timestamps bool) *renderer {
-	return &renderer{timestamps: timestamps, seen: map[string]struct{}{}}
+	return &renderer{timestamps: timestamps, seen: map[uint64]struct{}{}}
 }
 
 func (r *renderer) reset(node string) {
@@ -263,11 +266,12 @@ func (r *renderer) add(s *Sample) {
 	r.key = append(r.key, s.Pod...)
 	r.key = append(r.key, 0)
 	r.key = append(r.key, s.Container...)
-	if _, dup := r.seen[string(r.key)]; dup {
+	h := maphash.Bytes(hashSeed, r.key)
+	if _, dup := r.seen[h]; dup {
 		r.dups++
 		return
 	}
-	r.seen[string(r.key)] = struct{}{}
+	r.seen[h] = struct{}{}
 	r.series++
 	var b []byte
 	if s.Kind == KindCPU {
