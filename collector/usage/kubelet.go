@@ -48,6 +48,8 @@ type KubeletSource struct {
 	nodes  func() []Node
 	local  string // DaemonSet mode: only this node
 	store  *Store
+	// staleAfter drops the usage of a node failing for this long; 0 keeps it.
+	staleAfter time.Duration
 
 	tokenMu   sync.Mutex
 	token     string
@@ -147,6 +149,12 @@ func (k *KubeletSource) Round(ctx context.Context) (nodes, failed int) {
 		todo = append(todo, n)
 	}
 	token := k.readToken()
+	defer func() {
+		// A node that keeps failing loses its usage after staleAfter, so
+		// stale values do not pose as current ones for long; gone nodes
+		// lose everything at once.
+		k.store.retain(keep, time.Now(), k.staleAfter)
+	}()
 
 	work := make(chan Node)
 	var mu sync.Mutex

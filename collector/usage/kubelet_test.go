@@ -291,6 +291,28 @@ func TestKubeletSource(t *testing.T) {
 			absent:  []string{cpuKey("kube-system", "coredns-1", "coredns", "node-a"), memKey("kube-system", "coredns-1", "coredns", "node-a")},
 		},
 		{
+			name:  "failing node keeps its last usage within the staleness limit",
+			nodes: []string{"node-a"},
+			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) { c.fakes["node-a"].SetContainers(app) },
+			between: func(t *testing.T, c *cluster) {
+				c.fakes["node-a"].SetStatus(http.StatusServiceUnavailable)
+			},
+			want: map[string]float64{cpuKey("shop", "web-0", "app", "node-a"): 12.5, nodeKey("kubepulse_kubelet_scrape_errors_total", "node-a"): 1},
+		},
+		{
+			name:  "failing node loses its usage past the staleness limit",
+			nodes: []string{"node-a"},
+			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) {
+				c.fakes["node-a"].SetContainers(app)
+				f.Interval = time.Nanosecond // stale after 3ns: already stale at the second round
+			},
+			between: func(t *testing.T, c *cluster) {
+				c.fakes["node-a"].SetStatus(http.StatusServiceUnavailable)
+			},
+			want:   map[string]float64{nodeKey("kubepulse_kubelet_scrape_errors_total", "node-a"): 1},
+			absent: []string{cpuKey("shop", "web-0", "app", "node-a")},
+		},
+		{
 			name:  "DaemonSet mode reads only the local kubelet",
 			nodes: []string{"node-a", "node-b"},
 			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) {

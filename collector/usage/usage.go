@@ -61,25 +61,10 @@ type rounder interface {
 	round(ctx context.Context) error
 }
 
-type kubeletRounder struct {
-	k        *KubeletSource
-	store    *Store
-	interval time.Duration
-	nodes    func() []Node
-	local    string
-}
+type kubeletRounder struct{ k *KubeletSource }
 
 func (r kubeletRounder) round(ctx context.Context) error {
 	n, failed := r.k.Round(ctx)
-	keep := map[string]bool{}
-	for _, nd := range r.nodes() {
-		if r.local == "" || nd.Name == r.local {
-			keep[nd.Name] = true
-		}
-	}
-	// A node that keeps failing loses its usage after three intervals, so
-	// stale values do not pose as current ones for long.
-	r.store.retain(keep, time.Now(), 3*r.interval)
 	if n > 0 && failed == n {
 		return fmt.Errorf("all %d kubelets failed in the last round", n)
 	}
@@ -132,7 +117,8 @@ func New(f Flags, d Deps, logger log.Logger) (*Collector, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.src = kubeletRounder{k: k, store: c.store, interval: f.Interval, nodes: d.Nodes, local: d.NodeName}
+		k.staleAfter = 3 * f.Interval
+		c.src = kubeletRounder{k: k}
 	case SourceMetricsAPI:
 		if d.Metrics == nil {
 			return nil, errors.New("usage: metrics-api source needs a client")
