@@ -48,8 +48,8 @@ func TestPodArithmetic(t *testing.T) {
 		{"sidecar adds to apps and to later inits",
 			v1.Pod{Spec: v1.PodSpec{
 				InitContainers: []v1.Container{
-					ctr("early", rl("cpu", "1"), nil, false),     // 1 core, no sidecars yet
-					ctr("sc", rl("cpu", "200m"), nil, true),      // sidecar
+					ctr("early", rl("cpu", "1"), nil, false),    // 1 core, no sidecars yet
+					ctr("sc", rl("cpu", "200m"), nil, true),     // sidecar
 					ctr("late", rl("cpu", "900m"), nil, false)}, // 900m + 200m = 1.1
 				Containers: []v1.Container{ctr("a", rl("cpu", "500m"), nil, false)}}}, // 500m + 200m = 700m
 			resList{"cpu": 1100}, resList{}},

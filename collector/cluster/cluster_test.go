@@ -80,15 +80,15 @@ func TestFixtureMetrics(t *testing.T) {
 	got := f.render(t)
 
 	want := map[string]float64{
-		nodeRes("kubepulse_node_capacity", "n1", "cpu", "core"):                 4,
-		nodeRes("kubepulse_node_capacity", "n1", "memory", "byte"):              16 * Gi,
-		nodeRes("kubepulse_node_capacity", "n1", "nvidia_com_gpu", "integer"):   2,
-		nodeRes("kubepulse_node_capacity", "n1", "ephemeral_storage", "byte"):   100 * Gi,
-		nodeRes("kubepulse_node_capacity", "n1", "hugepages_2Mi", "byte"):       64 * Mi,
-		nodeRes("kubepulse_node_capacity", "n1", "pods", "integer"):             110,
-		nodeRes("kubepulse_node_allocatable", "n1", "cpu", "core"):              3.8,
-		nodeRes("kubepulse_node_allocatable", "n1", "memory", "byte"):           15 * Gi,
-		nodeRes("kubepulse_node_allocatable", "n2", "cpu", "core"):              2,
+		nodeRes("kubepulse_node_capacity", "n1", "cpu", "core"):               4,
+		nodeRes("kubepulse_node_capacity", "n1", "memory", "byte"):            16 * Gi,
+		nodeRes("kubepulse_node_capacity", "n1", "nvidia_com_gpu", "integer"): 2,
+		nodeRes("kubepulse_node_capacity", "n1", "ephemeral_storage", "byte"): 100 * Gi,
+		nodeRes("kubepulse_node_capacity", "n1", "hugepages_2Mi", "byte"):     64 * Mi,
+		nodeRes("kubepulse_node_capacity", "n1", "pods", "integer"):           110,
+		nodeRes("kubepulse_node_allocatable", "n1", "cpu", "core"):            3.8,
+		nodeRes("kubepulse_node_allocatable", "n1", "memory", "byte"):         15 * Gi,
+		nodeRes("kubepulse_node_allocatable", "n2", "cpu", "core"):            2,
 		// n1 requests: web 500m/192Mi + db 1350m/520Mi + gpu 1/1Gi + podlevel 1/1Gi;
 		// the Succeeded job pod and the unscheduled pod do not count.
 		nodeRes("kubepulse_node_requests", "n1", "cpu", "core"):               3.85,
@@ -103,54 +103,53 @@ func TestFixtureMetrics(t *testing.T) {
 		nodeRes("kubepulse_node_limits", "n2", "cpu", "core"):               0,
 		nodeRes("kubepulse_node_limits", "n2", "memory", "byte"):            0,
 
-		key("kubepulse_node_condition", "node", "n1", "condition", "Ready", "status", "true"):             1,
-		key("kubepulse_node_condition", "node", "n1", "condition", "Ready", "status", "false"):            0,
-		key("kubepulse_node_condition", "node", "n1", "condition", "MemoryPressure", "status", "false"):   1,
-		key("kubepulse_node_condition", "node", "n2", "condition", "Ready", "status", "unknown"):          1,
-		key("kubepulse_node_condition", "node", "n2", "condition", "Ready", "status", "true"):             0,
-		key("kubepulse_node_unschedulable", "node", "n1"):                                                 0,
-		key("kubepulse_node_unschedulable", "node", "n2"):                                                 1,
+		key("kubepulse_node_condition", "node", "n1", "condition", "Ready", "status", "true"):           1,
+		key("kubepulse_node_condition", "node", "n1", "condition", "Ready", "status", "false"):          0,
+		key("kubepulse_node_condition", "node", "n1", "condition", "MemoryPressure", "status", "false"): 1,
+		key("kubepulse_node_condition", "node", "n2", "condition", "Ready", "status", "unknown"):        1,
+		key("kubepulse_node_condition", "node", "n2", "condition", "Ready", "status", "true"):           0,
+		key("kubepulse_node_unschedulable", "node", "n1"):                                               0,
+		key("kubepulse_node_unschedulable", "node", "n2"):                                               1,
 		key("kubepulse_node_info", "node", "n1", "kubelet_version", "v1.34.1", "container_runtime", "containerd://2.0.0",
 			"os_image", "Ubuntu 24.04 LTS", "zone", "eu-1a", "instance_type", "m5.xlarge"): 1,
 		key("kubepulse_node_info", "node", "n2", "kubelet_version", "v1.33.0", "container_runtime", "cri-o://1.33",
 			"os_image", "Flatcar", "zone", "eu-1b", "instance_type", "small"): 1,
 
-		key("kubepulse_container_resource_requests", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "a", "node", "n1", "resource", "cpu", "unit", "core"):       0.1,
-		key("kubepulse_container_resource_requests", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "b", "node", "n1", "resource", "memory", "unit", "byte"):    64 * Mi,
-		key("kubepulse_container_resource_limits", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "a", "node", "n1", "resource", "memory", "unit", "byte"):      256 * Mi,
+		key("kubepulse_container_resource_requests", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "a", "node", "n1", "resource", "cpu", "unit", "core"):      0.1,
+		key("kubepulse_container_resource_requests", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "b", "node", "n1", "resource", "memory", "unit", "byte"):   64 * Mi,
+		key("kubepulse_container_resource_limits", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "a", "node", "n1", "resource", "memory", "unit", "byte"):     256 * Mi,
 		key("kubepulse_container_resource_requests", "namespace", "shop", "pod", "db-0", "container", "sc1", "node", "n1", "resource", "cpu", "unit", "core"):              0.1,
 		key("kubepulse_container_resource_requests", "namespace", "ml", "pod", "gpu", "container", "train", "node", "n1", "resource", "nvidia_com_gpu", "unit", "integer"): 1,
 		key("kubepulse_container_resource_requests", "namespace", "shop", "pod", "pending", "container", "c", "node", "", "resource", "cpu", "unit", "core"):               0.1,
 
-		key("kubepulse_container_restarts_total", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "b"):     2,
-		key("kubepulse_container_restarts_total", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "init1"): 0,
-		key("kubepulse_container_restarts_total", "namespace", "ml", "pod", "gpu", "container", "train"):              3,
-		key("kubepulse_container_last_terminated_reason", "namespace", "ml", "pod", "gpu", "container", "train", "reason", "OOMKilled"):       1,
+		key("kubepulse_container_restarts_total", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "b"):                            2,
+		key("kubepulse_container_restarts_total", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "init1"):                        0,
+		key("kubepulse_container_restarts_total", "namespace", "ml", "pod", "gpu", "container", "train"):                                     3,
+		key("kubepulse_container_last_terminated_reason", "namespace", "ml", "pod", "gpu", "container", "train", "reason", "OOMKilled"):      1,
 		key("kubepulse_container_last_terminated_reason", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "b", "reason", "Error"): 1,
 
-		key("kubepulse_pod_phase", "namespace", "shop", "pod", "db-0", "phase", "Running"):              1,
-		key("kubepulse_pod_phase", "namespace", "shop", "pod", "db-0", "phase", "Pending"):              0,
+		key("kubepulse_pod_phase", "namespace", "shop", "pod", "db-0", "phase", "Running"):               1,
 		key("kubepulse_pod_phase", "namespace", "batch", "pod", "nightly-123-xyz", "phase", "Succeeded"): 1,
 
 		key("kubepulse_pod_owner", "namespace", "shop", "pod", "web-5d8f-abcde", "owner_kind", "ReplicaSet", "owner_name", "web-5d8f", "workload_kind", "Deployment", "workload", "web"): 1,
-		key("kubepulse_pod_owner", "namespace", "shop", "pod", "db-0", "owner_kind", "StatefulSet", "owner_name", "db", "workload_kind", "StatefulSet", "workload", "db"):              1,
-		key("kubepulse_pod_owner", "namespace", "batch", "pod", "nightly-123-xyz", "owner_kind", "Job", "owner_name", "nightly-123", "workload_kind", "CronJob", "workload", "nightly"): 1,
-		key("kubepulse_pod_owner", "namespace", "ml", "pod", "gpu", "owner_kind", "<none>", "owner_name", "<none>", "workload_kind", "<none>", "workload", "<none>"):                  1,
+		key("kubepulse_pod_owner", "namespace", "shop", "pod", "db-0", "owner_kind", "StatefulSet", "owner_name", "db", "workload_kind", "StatefulSet", "workload", "db"):                1,
+		key("kubepulse_pod_owner", "namespace", "batch", "pod", "nightly-123-xyz", "owner_kind", "Job", "owner_name", "nightly-123", "workload_kind", "CronJob", "workload", "nightly"):  1,
+		key("kubepulse_pod_owner", "namespace", "ml", "pod", "gpu", "owner_kind", "<none>", "owner_name", "<none>", "workload_kind", "<none>", "workload", "<none>"):                     1,
 
-		key("kubepulse_hpa_min_replicas", "namespace", "shop", "hpa", "web"):     2,
-		key("kubepulse_hpa_min_replicas", "namespace", "shop", "hpa", "api"):     1,
-		key("kubepulse_hpa_max_replicas", "namespace", "shop", "hpa", "web"):     10,
-		key("kubepulse_hpa_current_replicas", "namespace", "shop", "hpa", "web"): 3,
-		key("kubepulse_hpa_desired_replicas", "namespace", "shop", "hpa", "web"): 4,
-		key("kubepulse_hpa_target_metric", "namespace", "shop", "hpa", "web", "metric_name", "cpu", "metric_target_type", "utilization"):         70,
-		key("kubepulse_hpa_target_metric", "namespace", "shop", "hpa", "web", "metric_name", "http_requests", "metric_target_type", "average"):    100,
-		key("kubepulse_hpa_target_metric", "namespace", "shop", "hpa", "web", "metric_name", "queue_depth", "metric_target_type", "value"):        30,
-		key("kubepulse_hpa_current_metric", "namespace", "shop", "hpa", "web", "metric_name", "cpu", "metric_target_type", "utilization"):        85,
-		key("kubepulse_hpa_current_metric", "namespace", "shop", "hpa", "web", "metric_name", "cpu", "metric_target_type", "average"):            0.17,
-		key("kubepulse_hpa_current_metric", "namespace", "shop", "hpa", "web", "metric_name", "http_requests", "metric_target_type", "average"):   120,
-		key("kubepulse_hpa_condition", "namespace", "shop", "hpa", "web", "condition", "AbleToScale", "status", "true"):                          1,
-		key("kubepulse_hpa_condition", "namespace", "shop", "hpa", "web", "condition", "ScalingLimited", "status", "false"):                      1,
-		key("kubepulse_hpa_condition", "namespace", "shop", "hpa", "web", "condition", "ScalingLimited", "status", "true"):                       0,
+		key("kubepulse_hpa_min_replicas", "namespace", "shop", "hpa", "web"):                                                                    2,
+		key("kubepulse_hpa_min_replicas", "namespace", "shop", "hpa", "api"):                                                                    1,
+		key("kubepulse_hpa_max_replicas", "namespace", "shop", "hpa", "web"):                                                                    10,
+		key("kubepulse_hpa_current_replicas", "namespace", "shop", "hpa", "web"):                                                                3,
+		key("kubepulse_hpa_desired_replicas", "namespace", "shop", "hpa", "web"):                                                                4,
+		key("kubepulse_hpa_target_metric", "namespace", "shop", "hpa", "web", "metric_name", "cpu", "metric_target_type", "utilization"):        70,
+		key("kubepulse_hpa_target_metric", "namespace", "shop", "hpa", "web", "metric_name", "http_requests", "metric_target_type", "average"):  100,
+		key("kubepulse_hpa_target_metric", "namespace", "shop", "hpa", "web", "metric_name", "queue_depth", "metric_target_type", "value"):      30,
+		key("kubepulse_hpa_current_metric", "namespace", "shop", "hpa", "web", "metric_name", "cpu", "metric_target_type", "utilization"):       85,
+		key("kubepulse_hpa_current_metric", "namespace", "shop", "hpa", "web", "metric_name", "cpu", "metric_target_type", "average"):           0.17,
+		key("kubepulse_hpa_current_metric", "namespace", "shop", "hpa", "web", "metric_name", "http_requests", "metric_target_type", "average"): 120,
+		key("kubepulse_hpa_condition", "namespace", "shop", "hpa", "web", "condition", "AbleToScale", "status", "true"):                         1,
+		key("kubepulse_hpa_condition", "namespace", "shop", "hpa", "web", "condition", "ScalingLimited", "status", "false"):                     1,
+		key("kubepulse_hpa_condition", "namespace", "shop", "hpa", "web", "condition", "ScalingLimited", "status", "true"):                      0,
 	}
 	for k, v := range want {
 		g, ok := got[k]
@@ -164,6 +163,8 @@ func TestFixtureMetrics(t *testing.T) {
 	}
 	// Series that must not exist.
 	for _, k := range []string{
+		// one phase series per pod
+		key("kubepulse_pod_phase", "namespace", "shop", "pod", "db-0", "phase", "Pending"),
 		nodeRes("kubepulse_node_requests", "n2", "nvidia_com_gpu", "integer"),
 		// a plain init container is not a long-running container
 		key("kubepulse_container_resource_requests", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "init1", "node", "n1", "resource", "cpu", "unit", "core"),
@@ -451,5 +452,65 @@ current-context: x
 	rc, err := restConfig(good)
 	if err != nil || rc.Host != "https://127.0.0.1:6443" {
 		t.Fatalf("restConfig(good) = %v, %v", rc, err)
+	}
+}
+
+// A relist (Replace) drops pods that vanished while the watch was down, and
+// their node contributions with them.
+func TestPodSinkReplace(t *testing.T) {
+	objs, _ := fixtureObjects(t)
+	src := NewSource(Config{TotalShards: 1}, nil, nil, nil, log.NewNopLogger())
+	pc := NewCollector(src, "pod", kindPods|kindOwners, "pods")
+	nc := NewCollector(src, "node", kindNodes|kindPods, "nodes")
+	sink := &podSink{s: src, st: &sourceStatus{}, keys: map[string]struct{}{}}
+	var pods []any
+	for _, o := range objs {
+		switch x := o.(type) {
+		case *v1.Pod:
+			pods = append(pods, x)
+		case *v1.Node:
+			src.onNode(x, false)
+		}
+	}
+	render := func() map[string]float64 {
+		var buf bytes.Buffer
+		_ = pc.WriteRaw(&buf)
+		_ = nc.WriteRaw(&buf)
+		_, s := parse(t, buf.Bytes())
+		return s
+	}
+	if sink.synced.Load() {
+		t.Fatal("synced before the first list")
+	}
+	if err := sink.Replace(pods, "1"); err != nil {
+		t.Fatal(err)
+	}
+	if !sink.synced.Load() {
+		t.Fatal("not synced after the first list")
+	}
+	if got := render()[nodeRes("kubepulse_node_requests", "n1", "cpu", "core")]; got != 3.85 {
+		t.Fatalf("n1 cpu requests = %v, want 3.85", got)
+	}
+	var keep []any
+	for _, p := range pods {
+		if p.(*v1.Pod).Name != "gpu" {
+			keep = append(keep, p)
+		}
+	}
+	if err := sink.Replace(keep, "2"); err != nil {
+		t.Fatal(err)
+	}
+	s := render()
+	if got := s[nodeRes("kubepulse_node_requests", "n1", "cpu", "core")]; got != 2.85 {
+		t.Errorf("after relist n1 cpu requests = %v, want 2.85", got)
+	}
+	if _, ok := s[key("kubepulse_pod_phase", "namespace", "ml", "pod", "gpu", "phase", "Running")]; ok {
+		t.Error("pod missing from the relist still exported")
+	}
+	if node, ok := src.PodNode("ml", "gpu"); ok {
+		t.Errorf("PodNode of a deleted pod = %q", node)
+	}
+	if node, ok := src.PodNode("shop", "db-0"); !ok || node != "n1" {
+		t.Errorf("PodNode(shop, db-0) = %q, %v", node, ok)
 	}
 }

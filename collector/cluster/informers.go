@@ -47,25 +47,8 @@ type watchFn func(ctx context.Context, opts metav1.ListOptions) (watch.Interface
 func (s *Source) newInformer(client any, source string, example runtime.Object, fs string, list listFn, wat watchFn,
 	transform cache.TransformFunc, h cache.ResourceEventHandler) cache.SharedIndexInformer {
 	st := &sourceStatus{}
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = fs
-			obj, err := list(ctx, o)
-			if err == nil {
-				st.ok()
-			}
-			return obj, err
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = fs
-			w, err := wat(ctx, o)
-			if err == nil {
-				st.ok()
-			}
-			return w, err
-		},
-	}
-	inf := cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, client), example,
+	lw := s.listWatch(client, st, fs, list, wat)
+	inf := cache.NewSharedIndexInformerWithOptions(lw, example,
 		cache.SharedIndexInformerOptions{Indexers: cache.Indexers{}})
 	_ = inf.SetTransform(transform)
 	logger := s.logger
@@ -79,8 +62,37 @@ func (s *Source) newInformer(client any, source string, example runtime.Object, 
 		DeleteFunc: func(o any) { st.event(); h.OnDelete(o) },
 	}
 	reg, _ := inf.AddEventHandler(counted)
-	s.watched = append(s.watched, &watched{source: source, inf: inf, reg: reg, status: st})
+	s.watched = append(s.watched, &watched{source: source, status: st, synced: reg.HasSynced, run: inf.RunWithContext})
 	return inf
+}
+
+// listWatch wraps list and watch so the source status sees every answer:
+// a failed list or watch marks the source down, a successful one up.
+func (s *Source) listWatch(client any, st *sourceStatus, fs string, list listFn, wat watchFn) cache.ListerWatcher {
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = fs
+			obj, err := list(ctx, o)
+			if err == nil {
+				st.ok()
+			} else {
+				st.up.Store(false)
+				level.Warn(s.logger).Log("msg", "list failed; keeping last known state and retrying with backoff", "field_selector", fs, "err", err)
+			}
+			return obj, err
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = fs
+			w, err := wat(ctx, o)
+			if err == nil {
+				st.ok()
+			} else {
+				st.up.Store(false)
+			}
+			return w, err
+		},
+	}
+	return cache.ToListWatcherWithWatchListSemantics(lw, client)
 }
 
 func (s *Source) build() {
@@ -106,14 +118,13 @@ func (s *Source) build() {
 		fs := s.fieldSelector(extra...)
 		for _, ns := range s.namespacesToWatch() {
 			pods := s.client.CoreV1().Pods(ns)
-			s.podInfs = append(s.podInfs, s.newInformer(s.client, "pods", &v1.Pod{}, fs,
+			st := &sourceStatus{}
+			lw := s.listWatch(s.client, st, fs,
 				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return pods.List(ctx, o) },
-				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return pods.Watch(ctx, o) },
-				stripPod, cache.ResourceEventHandlerFuncs{
-					AddFunc:    func(o any) { s.onPod(o, false) },
-					UpdateFunc: func(_, o any) { s.onPod(o, false) },
-					DeleteFunc: func(o any) { s.onPod(o, true) },
-				}))
+				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return pods.Watch(ctx, o) })
+			sink := &podSink{s: s, st: st, keys: map[string]struct{}{}}
+			r := cache.NewReflectorWithOptions(lw, &v1.Pod{}, sink, cache.ReflectorOptions{Name: "kubepulse-pods"})
+			s.watched = append(s.watched, &watched{source: "pods", status: st, synced: sink.synced.Load, run: r.RunWithContext})
 		}
 	}
 	if s.want&kindOwners != 0 && s.meta != nil {
@@ -171,55 +182,21 @@ func (s *Source) onNode(o any, deleted bool) {
 	s.nodes.setNode(n, deleted, s.renderNodes.Load())
 }
 
-func (s *Source) onPod(o any, deleted bool) {
-	p, ok := unwrap(o).(*v1.Pod)
-	if !ok {
-		return
-	}
-	s.podEvent(p, deleted)
-}
-
-// podEvent runs under podMu: events of the pod informer and re-renders
-// triggered by owner changes must not interleave for one pod.
-func (s *Source) podEvent(p *v1.Pod, deleted bool) {
-	s.podMu.Lock()
-	defer s.podMu.Unlock()
-	s.podEventLocked(p, deleted)
-}
-
-func (s *Source) podEventLocked(p *v1.Pod, deleted bool) {
-	if !s.nsAllowed(p.Namespace) || (s.cfg.Node != "" && p.Spec.NodeName != s.cfg.Node) {
-		deleted = true
-	}
-	owned := !deleted && s.ownsPod(p)
-	key := p.Namespace + "/" + p.Name
-	s.owners.trackPod(key, p, !owned)
-	var c *contribution
-	if owned && p.Spec.NodeName != "" && !terminated(p) {
-		c = &contribution{node: p.Spec.NodeName, req: podRequests(p), lim: podLimits(p)}
-	}
-	s.nodes.setContribution(string(p.UID), c, s.renderNodes.Load())
-	if s.renderPods.Load() {
-		if owned {
-			s.pods.set(p)
-		} else {
-			s.pods.store.Delete(string(p.UID))
-		}
-	}
-}
-
 func (s *Source) onOwner(kind string, o any, deleted bool) {
 	m, ok := unwrap(o).(*metav1.PartialObjectMetadata)
 	if !ok {
 		return
 	}
-	for _, key := range s.owners.setOwner(kind, m, deleted) {
-		s.podMu.Lock()
-		// Read the pod under podMu: a delete handled meanwhile must win.
-		if p := s.getPod(key); p != nil {
-			s.podEventLocked(p, false)
+	keys := s.owners.setOwner(kind, m, deleted)
+	if len(keys) == 0 || !s.renderPods.Load() {
+		return
+	}
+	s.podMu.Lock()
+	defer s.podMu.Unlock()
+	for _, key := range keys {
+		if st := s.podStates[key]; st != nil {
+			s.pods.setOwner(st.uid, st.ns, st.name, st.ref())
 		}
-		s.podMu.Unlock()
 	}
 }
 

@@ -37,17 +37,47 @@ const (
 	famInfo
 )
 
-// contribution is what one pod adds to its node's request and limit sums.
+// contribution is what one pod adds to its node's request and limit sums,
+// kept as short sorted slices (a map per pod would cost ~10x the memory).
 type contribution struct {
 	node     string
-	req, lim resList
+	req, lim []resAmount
+}
+
+type resAmount struct {
+	name  v1.ResourceName
+	milli int64
+}
+
+func compact(l resList) []resAmount {
+	out := make([]resAmount, 0, len(l))
+	for _, n := range l.names() {
+		out = append(out, resAmount{n, l[n]})
+	}
+	return out
+}
+
+func newContribution(node string, req, lim resList) *contribution {
+	return &contribution{node: node, req: compact(req), lim: compact(lim)}
+}
+
+func sameAmounts(a, b []resAmount) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *contribution) equal(o *contribution) bool {
 	if c == nil || o == nil {
 		return c == o
 	}
-	return c.node == o.node && c.req.equal(o.req) && c.lim.equal(o.lim)
+	return c.node == o.node && sameAmounts(c.req, o.req) && sameAmounts(c.lim, o.lim)
 }
 
 type nodeState struct {
@@ -128,11 +158,11 @@ func (a *nodeAgg) setContribution(uid string, c *contribution, render bool) {
 	}
 	if old != nil {
 		st := a.state(old.node)
-		for n, v := range old.req {
-			st.req[n] -= v
+		for _, a := range old.req {
+			st.req[a.name] -= a.milli
 		}
-		for n, v := range old.lim {
-			st.lim[n] -= v
+		for _, a := range old.lim {
+			st.lim[a.name] -= a.milli
 		}
 		delete(a.contrib, uid)
 		if render && (c == nil || c.node != old.node) {
@@ -142,8 +172,12 @@ func (a *nodeAgg) setContribution(uid string, c *contribution, render bool) {
 	}
 	if c != nil {
 		st := a.state(c.node)
-		st.req.addList(c.req)
-		st.lim.addList(c.lim)
+		for _, a := range c.req {
+			st.req[a.name] += a.milli
+		}
+		for _, a := range c.lim {
+			st.lim[a.name] += a.milli
+		}
 		a.contrib[uid] = c
 		if render {
 			a.render(c.node, st)

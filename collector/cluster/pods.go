@@ -23,7 +23,7 @@ var (
 		"Reason of the container's last termination (OOMKilled, Error, Completed, ...); the value is always 1.", collector.Gauge,
 		"namespace", "pod", "container", "reason")
 	podPhase = collector.Define("pod", "kubepulse_pod_phase",
-		"Pod phase: 1 for the current phase, 0 for the others.", collector.Gauge, "namespace", "pod", "phase")
+		"The pod's current phase (Pending, Running, Succeeded, Failed, Unknown); one series per pod, value 1.", collector.Gauge, "namespace", "pod", "phase")
 	podOwner = collector.Define("pod", "kubepulse_pod_owner",
 		"The pod's controller and the workload (Deployment, StatefulSet, DaemonSet, Job, CronJob) it belongs to; the value is always 1.",
 		collector.Gauge, "namespace", "pod", "owner_kind", "owner_name", "workload_kind", "workload")
@@ -37,8 +37,6 @@ const (
 	famPhase
 	famOwner
 )
-
-var phases = [...]v1.PodPhase{v1.PodPending, v1.PodRunning, v1.PodSucceeded, v1.PodFailed, v1.PodUnknown}
 
 const none = "<none>"
 
@@ -83,13 +81,34 @@ func (r *podRender) set(p *v1.Pod) {
 		}
 	}
 	b.family(famPhase)
-	for _, ph := range phases {
-		b.sample(podPhase.Name, boolValue(p.Status.Phase == ph), "namespace", ns, "pod", name, "phase", string(ph))
-	}
+	b.sample(podPhase.Name, 1, "namespace", ns, "pod", name, "phase", phaseOf(p))
 	b.family(famOwner)
-	ok, on, wk, wn := r.owners.resolve(p)
-	b.sample(podOwner.Name, 1, "namespace", ns, "pod", name, "owner_kind", ok, "owner_name", on, "workload_kind", wk, "workload", wn)
+	r.ownerLine(b, ns, name, controllerOf(p.OwnerReferences))
 	r.store.Set(string(p.UID), b)
+}
+
+// phaseOf treats an unset phase as Pending, which the API server defaults.
+func phaseOf(p *v1.Pod) string {
+	if p.Status.Phase == "" {
+		return string(v1.PodPending)
+	}
+	return string(p.Status.Phase)
+}
+
+func (r *podRender) ownerLine(b *builder, ns, name string, ref *metav1.OwnerReference) {
+	ok, on, wk, wn := r.owners.resolve(ns, ref)
+	b.sample(podOwner.Name, 1, "namespace", ns, "pod", name, "owner_kind", ok, "owner_name", on, "workload_kind", wk, "workload", wn)
+}
+
+// setOwner re-renders only the owner line of a pod whose ReplicaSet or Job
+// changed.
+func (r *podRender) setOwner(uid, ns, name string, ref *metav1.OwnerReference) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := &r.b
+	b.reset()
+	r.ownerLine(b, ns, name, ref)
+	r.store.SetFamily(uid, famOwner, b.buf)
 }
 
 // forContainers visits the containers that run for the pod's lifetime: app
@@ -171,12 +190,12 @@ func controllerOf(refs []metav1.OwnerReference) *metav1.OwnerReference {
 func ownerKey(kind, ns, name string) string { return kind + "/" + ns + "/" + name }
 
 // trackPod records which ReplicaSet or Job a pod points at.
-func (o *ownerIndex) trackPod(podKey string, p *v1.Pod, remove bool) {
+func (o *ownerIndex) trackPod(podKey, ns string, ref *metav1.OwnerReference, remove bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var want string
-	if ref := controllerOf(p.OwnerReferences); !remove && ref != nil && (ref.Kind == "ReplicaSet" || ref.Kind == "Job") {
-		want = ownerKey(ref.Kind, p.Namespace, ref.Name)
+	if !remove && ref != nil && (ref.Kind == "ReplicaSet" || ref.Kind == "Job") {
+		want = ownerKey(ref.Kind, ns, ref.Name)
 	}
 	old, had := o.podRef[podKey]
 	if had && old == want {
@@ -238,15 +257,14 @@ func (o *ownerIndex) setOwner(kind string, m *metav1.PartialObjectMetadata, dele
 }
 
 // resolve returns owner_kind, owner_name, workload_kind, workload.
-func (o *ownerIndex) resolve(p *v1.Pod) (string, string, string, string) {
-	ref := controllerOf(p.OwnerReferences)
+func (o *ownerIndex) resolve(ns string, ref *metav1.OwnerReference) (string, string, string, string) {
 	if ref == nil {
 		return none, none, none, none
 	}
 	switch ref.Kind {
 	case "ReplicaSet", "Job":
 		o.mu.Lock()
-		up, ok := o.owner[ownerKey(ref.Kind, p.Namespace, ref.Name)]
+		up, ok := o.owner[ownerKey(ref.Kind, ns, ref.Name)]
 		o.mu.Unlock()
 		if ok && (ref.Kind == "ReplicaSet" && up.Kind == "Deployment" || ref.Kind == "Job" && up.Kind == "CronJob") {
 			return ref.Kind, ref.Name, up.Kind, up.Name

@@ -22,8 +22,7 @@ func feed(t *testing.T, s *Source, objs []runtime.Object) {
 			so, _ := stripNode(o)
 			s.onNode(so, false)
 		case *v1.Pod:
-			so, _ := stripPod(o)
-			s.onPod(so, false)
+			s.podEvent(o.(*v1.Pod))
 		default:
 			t.Fatalf("unexpected %T", o)
 		}

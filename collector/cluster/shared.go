@@ -77,7 +77,6 @@ type Source struct {
 	want     int
 	started  bool
 	watched  []*watched
-	podInfs  []cache.SharedIndexInformer
 	nodeInfs []cache.SharedIndexInformer
 	claims   map[string]string // source name -> collector reporting its status
 
@@ -86,7 +85,8 @@ type Source struct {
 	hpas   *hpaRender
 	owners *ownerIndex
 
-	podMu sync.Mutex
+	podMu     sync.Mutex
+	podStates map[string]*podState // "namespace/name"
 
 	renderPods  atomic.Bool
 	renderNodes atomic.Bool
@@ -102,7 +102,7 @@ func NewSource(cfg Config, rc *rest.Config, client kubernetes.Interface, meta me
 	if logger == nil {
 		logger = log.NewNopLogger()
 	}
-	s := &Source{cfg: cfg, logger: logger, rest: rc, client: client, meta: meta, want: kindNodes, claims: map[string]string{}}
+	s := &Source{cfg: cfg, logger: logger, rest: rc, client: client, meta: meta, want: kindNodes, claims: map[string]string{}, podStates: map[string]*podState{}}
 	s.owners = newOwnerIndex()
 	s.nodes = newNodeAgg()
 	s.pods = newPodRender(s.owners)
@@ -183,7 +183,7 @@ func (s *Source) Start(ctx context.Context) error {
 	s.started = true
 	s.build()
 	for _, w := range s.watched {
-		go w.inf.RunWithContext(ctx)
+		go w.run(ctx)
 	}
 	return nil
 }
@@ -197,34 +197,22 @@ func (s *Source) Synced() bool {
 		return false
 	}
 	for _, w := range s.watched {
-		if !w.reg.HasSynced() {
+		if !w.synced() {
 			return false
 		}
 	}
 	return true
 }
 
-// PodNode returns the node of a pod known to the pod informer.
+// PodNode returns the node of a pod known to the pod list-watch.
 func (s *Source) PodNode(namespace, pod string) (string, bool) {
-	p := s.getPod(namespace + "/" + pod)
-	if p == nil {
+	s.podMu.Lock()
+	defer s.podMu.Unlock()
+	st := s.podStates[namespace+"/"+pod]
+	if st == nil {
 		return "", false
 	}
-	return p.Spec.NodeName, true
-}
-
-func (s *Source) getPod(key string) *v1.Pod {
-	s.mu.Lock()
-	infs := s.podInfs
-	s.mu.Unlock()
-	for _, inf := range infs {
-		if o, ok, _ := inf.GetStore().GetByKey(key); ok {
-			if p, ok := o.(*v1.Pod); ok {
-				return p
-			}
-		}
-	}
-	return nil
+	return st.node, true
 }
 
 // hashShard is the consistent shard of a key (object UID, or node name).
@@ -285,9 +273,9 @@ func (st *sourceStatus) event() { st.lastSync.Store(time.Now().UnixNano()) }
 
 type watched struct {
 	source string // pods, nodes, hpas, replicasets, jobs
-	inf    cache.SharedIndexInformer
-	reg    cache.ResourceEventHandlerRegistration
 	status *sourceStatus
+	synced func() bool // listed, and the initial list handled
+	run    func(ctx context.Context)
 }
 
 // sourceState aggregates the informers of one source (one per namespace

@@ -84,6 +84,28 @@ func (s *Store) Set(key string, b *builder) {
 	sh.mu.Unlock()
 }
 
+// SetFamily replaces the lines of one family of an existing key (an owner
+// change re-renders only kubepulse_pod_owner). It reports whether key exists.
+func (s *Store) SetFamily(key string, f int, lines []byte) bool {
+	sh := &s.shards[shardIndex(key)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	i, ok := sh.idx[key]
+	if !ok {
+		return false
+	}
+	e := &sh.ents[i]
+	lo, hi := e.off[f], e.off[f+1]
+	buf := make([]byte, 0, len(e.buf)-int(hi-lo)+len(lines))
+	buf = append(append(append(buf, e.buf[:lo]...), lines...), e.buf[hi:]...)
+	delta := uint32(len(lines)) - (hi - lo)
+	for j := f + 1; j <= len(s.fams); j++ {
+		e.off[j] += delta
+	}
+	e.buf = buf
+	return true
+}
+
 // Delete drops every line of key.
 func (s *Store) Delete(key string) {
 	sh := &s.shards[shardIndex(key)]

@@ -6,9 +6,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Transform functions run before objects enter the informer caches: they
-// keep only the fields the collectors read, so managedFields, annotations,
-// labels, env, volumes and the rest never stay in memory. They must be
+// Transform functions run before objects enter the informer caches (nodes,
+// HPAs, ReplicaSet and Job metadata): they keep only the fields the
+// collectors read, so managedFields, annotations, labels and the rest never
+// stay in memory. Pods are not cached at all (see podsource.go). They must be
 // idempotent (client-go may pass an object through twice) and leave
 // tombstones and unexpected types alone.
 
@@ -26,51 +27,6 @@ func stripMetaOf(m *metav1.ObjectMeta, keepLabels ...string) metav1.ObjectMeta {
 		}
 	}
 	return out
-}
-
-func stripContainers(cs []v1.Container) []v1.Container {
-	if len(cs) == 0 {
-		return nil
-	}
-	out := make([]v1.Container, len(cs))
-	for i := range cs {
-		out[i] = v1.Container{Name: cs[i].Name, RestartPolicy: cs[i].RestartPolicy,
-			Resources: v1.ResourceRequirements{Requests: cs[i].Resources.Requests, Limits: cs[i].Resources.Limits}}
-	}
-	return out
-}
-
-func stripStatuses(cs []v1.ContainerStatus) []v1.ContainerStatus {
-	if len(cs) == 0 {
-		return nil
-	}
-	out := make([]v1.ContainerStatus, len(cs))
-	for i := range cs {
-		out[i] = v1.ContainerStatus{Name: cs[i].Name, RestartCount: cs[i].RestartCount}
-		if t := cs[i].LastTerminationState.Terminated; t != nil {
-			out[i].LastTerminationState.Terminated = &v1.ContainerStateTerminated{Reason: t.Reason}
-		}
-	}
-	return out
-}
-
-func stripPod(o any) (any, error) {
-	p, ok := o.(*v1.Pod)
-	if !ok {
-		return o, nil
-	}
-	out := &v1.Pod{ObjectMeta: stripMetaOf(&p.ObjectMeta)}
-	out.Spec.NodeName = p.Spec.NodeName
-	out.Spec.Overhead = p.Spec.Overhead
-	if p.Spec.Resources != nil {
-		out.Spec.Resources = &v1.ResourceRequirements{Requests: p.Spec.Resources.Requests, Limits: p.Spec.Resources.Limits}
-	}
-	out.Spec.Containers = stripContainers(p.Spec.Containers)
-	out.Spec.InitContainers = stripContainers(p.Spec.InitContainers)
-	out.Status.Phase = p.Status.Phase
-	out.Status.ContainerStatuses = stripStatuses(p.Status.ContainerStatuses)
-	out.Status.InitContainerStatuses = stripStatuses(p.Status.InitContainerStatuses)
-	return out, nil
 }
 
 func stripNode(o any) (any, error) {

@@ -1,0 +1,149 @@
+package cluster
+
+import (
+	"sync"
+	"sync/atomic"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Pods are the bulk of a cluster, so they do not go through an informer
+// cache: like kube-state-metrics, the reflector writes straight into
+// podSink, which renders each pod and keeps only a compact record of it
+// (podState). Memory is then the rendered bytes plus ~100 bytes per pod,
+// instead of a cached Pod object with its resource maps.
+
+// podState is what is kept of a pod between events.
+type podState struct {
+	uid, ns, name, node string
+	refKind, refName    string
+	refController       bool
+}
+
+func (p *podState) ref() *metav1.OwnerReference {
+	if p.refKind == "" {
+		return nil
+	}
+	c := p.refController
+	return &metav1.OwnerReference{Kind: p.refKind, Name: p.refName, Controller: &c}
+}
+
+// podSink is the reflector's store for one pod list-watch.
+type podSink struct {
+	s      *Source
+	st     *sourceStatus
+	mu     sync.Mutex
+	keys   map[string]struct{}
+	synced atomic.Bool
+}
+
+func podKey(p *v1.Pod) string { return p.Namespace + "/" + p.Name }
+
+func (k *podSink) Add(o any) error { return k.Update(o) }
+func (k *podSink) Resync() error   { return nil }
+func (k *podSink) Update(o any) error {
+	p, ok := o.(*v1.Pod)
+	if !ok {
+		return nil
+	}
+	k.st.event()
+	k.mu.Lock()
+	k.keys[podKey(p)] = struct{}{}
+	k.mu.Unlock()
+	k.s.podEvent(p)
+	return nil
+}
+
+func (k *podSink) Delete(o any) error {
+	p, ok := unwrap(o).(*v1.Pod)
+	if !ok {
+		return nil
+	}
+	k.st.event()
+	key := podKey(p)
+	k.mu.Lock()
+	delete(k.keys, key)
+	k.mu.Unlock()
+	k.s.podMu.Lock()
+	k.s.removePodLocked(key)
+	k.s.podMu.Unlock()
+	return nil
+}
+
+// Replace is a full (re)list: pods missing from it were deleted while the
+// watch was down.
+func (k *podSink) Replace(list []any, _ string) error {
+	k.st.event()
+	keys := make(map[string]struct{}, len(list))
+	for _, o := range list {
+		if p, ok := o.(*v1.Pod); ok {
+			keys[podKey(p)] = struct{}{}
+			k.s.podEvent(p)
+		}
+	}
+	k.mu.Lock()
+	old := k.keys
+	k.keys = keys
+	k.mu.Unlock()
+	k.s.podMu.Lock()
+	for key := range old {
+		if _, ok := keys[key]; !ok {
+			k.s.removePodLocked(key)
+		}
+	}
+	k.s.podMu.Unlock()
+	k.synced.Store(true)
+	return nil
+}
+
+// podEvent renders a pod and updates its node's sums. It runs under podMu so
+// pod events and owner re-renders never interleave for one pod.
+func (s *Source) podEvent(p *v1.Pod) {
+	s.podMu.Lock()
+	defer s.podMu.Unlock()
+	key := podKey(p)
+	if !s.nsAllowed(p.Namespace) || (s.cfg.Node != "" && p.Spec.NodeName != s.cfg.Node) {
+		s.removePodLocked(key)
+		return
+	}
+	uid := string(p.UID)
+	if old := s.podStates[key]; old != nil && old.uid != uid {
+		s.removePodLocked(key) // same name, new pod (StatefulSet)
+	}
+	st := &podState{uid: uid, ns: p.Namespace, name: p.Name, node: p.Spec.NodeName}
+	ref := controllerOf(p.OwnerReferences)
+	if ref != nil {
+		st.refKind, st.refName, st.refController = ref.Kind, ref.Name, ref.Controller != nil && *ref.Controller
+	}
+	if old := s.podStates[key]; old != nil && *old == *st {
+		st = old // keep the strings already held
+	} else {
+		s.podStates[key] = st
+	}
+	owned := s.ownsPod(p)
+	s.owners.trackPod(key, p.Namespace, ref, !owned)
+	var c *contribution
+	if owned && p.Spec.NodeName != "" && !terminated(p) {
+		c = newContribution(st.node, podRequests(p), podLimits(p))
+	}
+	s.nodes.setContribution(uid, c, s.renderNodes.Load())
+	if s.renderPods.Load() {
+		if owned {
+			s.pods.set(p)
+		} else {
+			s.pods.store.Delete(uid)
+		}
+	}
+}
+
+func (s *Source) removePodLocked(key string) {
+	st := s.podStates[key]
+	if st == nil {
+		return
+	}
+	delete(s.podStates, key)
+	s.owners.trackPod(key, st.ns, nil, true)
+	s.nodes.setContribution(st.uid, nil, s.renderNodes.Load())
+	s.pods.store.Delete(st.uid)
+}
