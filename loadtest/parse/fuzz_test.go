@@ -158,3 +158,21 @@ func FuzzK6Line(f *testing.F) {
 		}
 	})
 }
+
+func FuzzGatlingBinary(f *testing.F) {
+	seed(f, realworld(f, "gatling/*binary*"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var whole, slow collect
+		o := Options{File: "fuzz", MaxRecordBytes: 4096}
+		_, err1 := Parse(bytes.NewReader(data), o, &whole)
+		_, err2 := Parse(oneByte{strings.NewReader(string(data))}, o, &slow)
+		if (err1 == nil) != (err2 == nil) || whole.totals() != slow.totals() || len(whole.errs) != len(slow.errs) {
+			t.Fatalf("whole and byte-at-a-time reads differ: %v/%v %+v/%+v", err1, err2, whole.totals(), slow.totals())
+		}
+		for _, s := range whole.samples {
+			if s.Elapsed < 0 || s.Run == "" {
+				t.Fatalf("bad sample %+v", s)
+			}
+		}
+	})
+}

@@ -1,5 +1,5 @@
 // Package parse reads load-test result files (JMeter CSV and XML, Gatling
-// simulation.log, k6 JSON and CSV) as streams and turns them into
+// simulation.log in text and binary form, k6 JSON and CSV) as streams and turns them into
 // loadtest.Samples. The format is detected from the content, never from the
 // file name. Bad rows are reported to the Sink with their line number and
 // skipped; only an unsupported format or an I/O error stops a parse.
@@ -27,12 +27,13 @@ type Format string
 
 // Formats the parsers recognise.
 const (
-	FormatUnknown   Format = ""
-	FormatJMeterCSV Format = "jmeter-csv"
-	FormatJMeterXML Format = "jmeter-xml"
-	FormatGatling   Format = "gatling"
-	FormatK6JSON    Format = "k6-json"
-	FormatK6CSV     Format = "k6-csv"
+	FormatUnknown       Format = ""
+	FormatJMeterCSV     Format = "jmeter-csv"
+	FormatJMeterXML     Format = "jmeter-xml"
+	FormatGatling       Format = "gatling"
+	FormatGatlingBinary Format = "gatling-binary"
+	FormatK6JSON        Format = "k6-json"
+	FormatK6CSV         Format = "k6-csv"
 )
 
 // Reasons for Error; they are the values of the reason label of
@@ -214,7 +215,11 @@ func parse(br *bufio.Reader, o Options, sink Sink, depth int) (Format, error) {
 			return f, err
 		}
 	case 0x00:
-		return FormatUnknown, rejectBinary(br, o.File)
+		err := parseGatlingBinary(br, o, sink)
+		if IsUnsupported(err) {
+			return FormatUnknown, err
+		}
+		return FormatGatlingBinary, err
 	case 0xEF: // UTF-8 byte order mark, written by some editors
 		if bom, _ := br.Peek(3); bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
 			_, _ = br.Discard(3)
@@ -301,7 +306,7 @@ func detect(line []byte, file string) (Format, error) {
 			Msg: "JMeter CSV is read by its header; set jmeter.save.saveservice.print_field_names=true (the default since JMeter 2.13)"}
 	}
 	return FormatUnknown, &UnsupportedError{File: file, Format: "this file",
-		Msg: "not JMeter CSV/XML, Gatling simulation.log (text, <=3.12) or k6 --out json/csv; first line starts " + quoteStart(line)}
+		Msg: "not JMeter CSV/XML, Gatling simulation.log or k6 --out json/csv; first line starts " + quoteStart(line)}
 }
 
 func quoteStart(b []byte) string {
@@ -309,23 +314,6 @@ func quoteStart(b []byte) string {
 		b = b[:40]
 	}
 	return fmt.Sprintf("%q", b)
-}
-
-// rejectBinary names what a binary file is when it can tell: Gatling 3.13
-// and later write simulation.log as a binary stream that opens with a run
-// record holding the Gatling version as a length-prefixed string.
-func rejectBinary(br *bufio.Reader, file string) error {
-	b, _ := br.Peek(5)
-	if len(b) == 5 {
-		n := int(b[1])<<24 | int(b[2])<<16 | int(b[3])<<8 | int(b[4])
-		if n > 0 && n < 32 {
-			if v, _ := br.Peek(5 + n); len(v) == 5+n && gatlingVersion.Match(v[5:]) {
-				return &UnsupportedError{File: file, Format: "Gatling " + string(v[5:]) + " binary simulation.log",
-					Msg: "Gatling >=3.13 writes simulation.log in an undocumented binary format that kubepulse does not decode; export results with Gatling <=3.12, or have Gatling push to Graphite/Prometheus"}
-			}
-		}
-	}
-	return &UnsupportedError{File: file, Format: "a binary file", Msg: "result files are text (JMeter CSV/XML, Gatling <=3.12, k6 JSON/CSV), optionally gzip-compressed"}
 }
 
 var gatlingVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?([-.][0-9A-Za-z.-]+)?$`)

@@ -316,7 +316,6 @@ func TestRejected(t *testing.T) {
 	cases := []struct {
 		name, in, want string
 	}{
-		{"Gatling binary", "\x00\x00\x00\x00\x063.13.1\x00\x00\x00\x01x", "Gatling 3.13.1 binary simulation.log is not supported"},
 		{"other binary", "\x00\x01\x02\x03\x04\x05\x06", "binary file"},
 		{"k6 summary", "{\n  \"metrics\": {}\n}\n", "--out json"},
 		{"one-line JSON that is not k6", `{"a":1}` + "\n", "--out json"},

@@ -3,9 +3,11 @@ package parse
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -125,6 +127,87 @@ func refGatling(t *testing.T, data []byte) refTotals {
 	return out
 }
 
+// refGatlingBinary walks the Gatling >=3.13 binary layout with
+// encoding/binary.Read, counting REQUEST records (type 1).
+func refGatlingBinary(t *testing.T, data []byte) refTotals {
+	r := bytes.NewReader(data)
+	var n32 int32
+	var n64 int64
+	var b byte
+	rd := func(v any) {
+		if err := binary.Read(r, binary.BigEndian, v); err != nil {
+			t.Fatalf("reference binary: %v at %d", err, len(data)-r.Len())
+		}
+	}
+	str := func() {
+		rd(&n32)
+		if n32 > 0 {
+			_, _ = r.Seek(int64(n32)+1, io.SeekCurrent) // bytes and coder
+		}
+	}
+	cached := func() {
+		rd(&n32)
+		if n32 > 0 {
+			str()
+		}
+	}
+	rd(&b) // run
+	str()
+	str()
+	rd(&n64)
+	str()
+	rd(&n32)
+	for range n32 {
+		str()
+	}
+	var assertions int32
+	rd(&assertions)
+	for range assertions {
+		str()
+	}
+	var out refTotals
+	for r.Len() > 0 {
+		rd(&b)
+		switch b {
+		case 1, 3:
+			var groups int32
+			rd(&groups)
+			for range groups {
+				cached()
+			}
+			if b == 1 {
+				cached()
+			}
+			var start, end int32
+			rd(&start)
+			rd(&end)
+			if b == 3 {
+				rd(&n32)
+			}
+			var ok byte
+			rd(&ok)
+			if b == 1 {
+				cached()
+				out.requests++
+				out.elapsed += time.Duration(end-start) * time.Millisecond
+				if ok == 0 {
+					out.failures++
+				}
+			}
+		case 2:
+			rd(&n32)
+			rd(&b)
+			rd(&n32)
+		case 4:
+			cached()
+			rd(&n32)
+		default:
+			t.Fatalf("reference binary: record type %d", b)
+		}
+	}
+	return out
+}
+
 func refK6JSON(t *testing.T, data []byte) refTotals {
 	var out refTotals
 	for _, line := range strings.Split(string(data), "\n") {
@@ -203,7 +286,7 @@ func TestRealWorldFiles(t *testing.T) {
 		"gatling/kibana-3.4.2-simulation.log":              {format: FormatGatling, ref: refGatling, minSamples: 700},
 		"gatling/abhic43-3.6.1-errors-simulation.log":      {format: FormatGatling, ref: refGatling, minSamples: 200},
 		"gatling/xperf-3.9.0-assertion-ko-simulation.log":  {format: FormatGatling, ref: refGatling, minSamples: 5000},
-		"gatling/taurus-3.14.3-binary-simulation.log":      {reject: "Gatling 3.14.3 binary simulation.log is not supported"},
+		"gatling/taurus-3.14.3-binary-simulation.log":      {format: FormatGatlingBinary, ref: refGatlingBinary, minSamples: 25},
 		"k6/redis-operator-out.ndjson":                     {format: FormatK6JSON, ref: refK6JSON, minSamples: 8},
 		"k6/spark-out-legacy.ndjson":                       {format: FormatK6JSON, ref: refK6JSON, minSamples: 100},
 		"k6/taurus-k6-out.csv":                             {format: FormatK6CSV, ref: refK6CSV, minSamples: 4},
