@@ -30,6 +30,11 @@ func newUsage(f usage.Flags, logger log.Logger) (collector.Collector, error) {
 	if err != nil {
 		return nil, err
 	}
+	if rc := src.RESTConfig(); rc != nil {
+		// Out of cluster there is no service-account token file: use the
+		// kubeconfig's token, as kubectl would.
+		f.Kubelet.FallbackToken = rc.BearerToken
+	}
 	d := usage.Deps{
 		NodeName: src.NodeName(),
 		Synced:   src.Synced,

@@ -29,10 +29,13 @@ type Node struct {
 
 // KubeletConfig configures reads of kubelets' usage endpoints.
 type KubeletConfig struct {
-	Path               string        // /metrics/resource
-	Timeout            time.Duration // per node
-	Concurrency        int
-	TokenFile          string // bearer token, re-read every round
+	Path        string        // /metrics/resource
+	Timeout     time.Duration // per node
+	Concurrency int
+	TokenFile   string // bearer token, re-read every round
+	// FallbackToken is sent while TokenFile cannot be read and no token was
+	// ever read from it (out of cluster: the kubeconfig's token).
+	FallbackToken      string
 	CAFile             string // PEM; "" uses the system roots
 	InsecureSkipVerify bool
 	Timestamps         bool  // pass the kubelet's sample timestamps through
@@ -120,13 +123,16 @@ func (k *KubeletSource) readToken() string {
 	k.tokenMu.Lock()
 	defer k.tokenMu.Unlock()
 	if k.cfg.TokenFile == "" {
-		return ""
+		return k.cfg.FallbackToken
 	}
 	b, err := os.ReadFile(k.cfg.TokenFile)
 	if err != nil {
 		if msg := err.Error(); msg != k.tokenErr {
 			k.tokenErr = msg
 			level.Warn(k.logger).Log("msg", "cannot read the kubelet bearer token; keeping the last one. Fix --usage.kubelet-token-file or mount the service-account token", "file", k.cfg.TokenFile, "err", err)
+		}
+		if k.token == "" {
+			return k.cfg.FallbackToken
 		}
 		return k.token
 	}

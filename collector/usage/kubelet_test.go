@@ -207,6 +207,16 @@ func TestKubeletSource(t *testing.T) {
 			want: map[string]float64{cpuKey("shop", "web-0", "app", "node-a"): 12.5, nodeKey("kubepulse_kubelet_scrape_errors_total", "node-a"): 0},
 		},
 		{
+			name:  "unreadable token file falls back to the kubeconfig token",
+			nodes: []string{"node-a"},
+			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) {
+				c.fakes["node-a"].SetContainers(app)
+				f.Kubelet.TokenFile = filepath.Join(t.TempDir(), "missing")
+				f.Kubelet.FallbackToken = token
+			},
+			want: map[string]float64{cpuKey("shop", "web-0", "app", "node-a"): 12.5},
+		},
+		{
 			name:  "garbage body is an error for the node",
 			nodes: []string{"node-a", "node-b"},
 			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) {
