@@ -23,11 +23,7 @@ import (
 // so the head accepts out-of-order samples for the hour before end, the time
 // of the last raw sample; one anchor sample at end gives the head that time.
 func OpenTSDB(ctx context.Context, dir string, end time.Time) (*tsdb.DB, error) {
-	opts := tsdb.DefaultOptions()
-	opts.WALSegmentSize = -1
-	opts.RetentionDuration = 0
-	opts.OutOfOrderTimeWindow = time.Hour.Milliseconds()
-	db, err := tsdb.Open(dir, promslog.NewNopLogger(), nil, opts, nil)
+	db, err := OpenEmptyTSDB(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +41,16 @@ func OpenTSDB(ctx context.Context, dir string, end time.Time) (*tsdb.DB, error) 
 		return nil, err
 	}
 	return db, nil
+}
+
+// OpenEmptyTSDB opens a TSDB without a WAL, accepting out-of-order samples
+// for an hour; LoadHead fills it.
+func OpenEmptyTSDB(dir string) (*tsdb.DB, error) {
+	opts := tsdb.DefaultOptions()
+	opts.WALSegmentSize = -1
+	opts.RetentionDuration = 0
+	opts.OutOfOrderTimeWindow = time.Hour.Milliseconds()
+	return tsdb.Open(dir, promslog.NewNopLogger(), nil, opts, nil)
 }
 
 // NewEngine returns a promql engine with Prometheus server defaults

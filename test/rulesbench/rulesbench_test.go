@@ -3,9 +3,10 @@ package rulesbench
 import (
 	"context"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
+
+	"github.com/prometheus/prometheus/tsdb"
 )
 
 // testScale keeps the test quick under -race: 1/250 of the benchmark cluster.
@@ -15,34 +16,53 @@ var testScale = Scale{
 }
 
 func TestLoadAndEvaluate(t *testing.T) {
+	for _, mode := range []string{"blocks", "head"} {
+		t.Run(mode, func(t *testing.T) { testLoadAndEvaluate(t, mode) })
+	}
+}
+
+func testLoadAndEvaluate(t *testing.T, mode string) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	const steps = 21 // 10 minutes of 30 s samples
-	var before runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	// A small batch so that several overlapping blocks must be compacted.
-	st, err := WriteBlocks(ctx, dir, testScale, start, steps, 30*time.Second, 6000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := (st.Series + 5999) / 6000; st.Blocks != want {
-		t.Errorf("%d blocks written, want %d", st.Blocks, want)
-	}
-	db, err := OpenTSDB(ctx, dir, start.Add((steps-1)*30*time.Second))
-	if err != nil {
-		t.Fatal(err)
+	var (
+		st  LoadStats
+		db  *tsdb.DB
+		err error
+	)
+	switch mode {
+	case "blocks":
+		// A small batch so that several overlapping blocks must be compacted.
+		st, err = WriteBlocks(ctx, dir, testScale, start, steps, 30*time.Second, 6000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (st.Series + 5999) / 6000; st.Blocks != want {
+			t.Errorf("%d blocks written, want %d", st.Blocks, want)
+		}
+		db, err = OpenTSDB(ctx, dir, start.Add((steps-1)*30*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(db.Blocks()); n != 1 {
+			t.Errorf("%d blocks after compaction, want 1", n)
+		}
+	case "head":
+		db, err = OpenEmptyTSDB(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err = LoadHead(ctx, db, testScale, start, steps, 30*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := db.Head().NumSeries(); int(n) != st.Series {
+			t.Errorf("head holds %d series, want %d", n, st.Series)
+		}
 	}
 	defer db.Close()
-	if n := len(db.Blocks()); n != 1 {
-		t.Errorf("%d blocks after compaction, want 1", n)
-	}
-	var after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	t.Logf("loaded %d series, %d samples in %v, heap +%.0f B/series", st.Series, st.Samples, st.Took,
-		float64(after.HeapAlloc-before.HeapAlloc)/float64(st.Series))
+	t.Logf("loaded %d series, %d samples in %v", st.Series, st.Samples, st.Took)
 
 	s := testScale
 	containers := s.Pods * s.ContainersPerPod
@@ -92,8 +112,8 @@ func TestLoadAndEvaluate(t *testing.T) {
 		{"fixture-workload", s.Pods + 2*s.Workloads, nil},
 		// cpu and memory per node + one cluster sum.
 		{"fixture-node", 2*s.Nodes + 1, nil},
-		// log matches per namespace and rule (3 rules) + the avg_over_time of the
-		// workload cpu record, + the rule on a missing metric.
+		// log matches per namespace and rule (3 rules) + the avg_over_time of
+		// the workload cpu record, + the rule on a missing metric.
 		{"fixture-logs", 3*s.Namespaces + s.Workloads, []string{"fixture:never_matches"}},
 	}
 	for i, tc := range evalCases {

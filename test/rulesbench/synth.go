@@ -335,8 +335,37 @@ func writeBlock(ctx context.Context, dir string, batch []series, start time.Time
 		return err
 	}
 	defer w.Close()
+	if err := appendSeries(ctx, w, batch, start, steps, interval); err != nil {
+		return err
+	}
+	_, err = w.Flush(ctx)
+	return err
+}
+
+// LoadHead appends the cluster's series straight into db's head (in memory),
+// as a live Prometheus holds recent data. It needs memory for every series
+// at once, so it is for the small scale: it calibrates how much slower the
+// block path that WriteBlocks feeds is than the head.
+func LoadHead(ctx context.Context, db storage.Appendable, s Scale, start time.Time, steps int, interval time.Duration) (LoadStats, error) {
+	began := time.Now()
+	st := LoadStats{Names: map[string]int{}}
+	var all []series
+	s.each(func(se series) {
+		st.Series++
+		st.Names[se.lset.Get(labels.MetricName)]++
+		all = append(all, se)
+	})
+	err := appendSeries(ctx, db, all, start, steps, interval)
+	st.Samples = st.Series * steps
+	st.Took = time.Since(began)
+	return st, err
+}
+
+// appendSeries appends every sample of batch, series by series, committing
+// every 200k samples.
+func appendSeries(ctx context.Context, db storage.Appendable, batch []series, start time.Time, steps int, interval time.Duration) error {
 	const commitEvery = 200000
-	app := w.Appender(ctx)
+	app := db.Appender(ctx)
 	pending := 0
 	t0 := start.UnixMilli()
 	for _, se := range batch {
@@ -357,16 +386,12 @@ func writeBlock(ctx context.Context, dir string, batch []series, start time.Time
 				if err := app.Commit(); err != nil {
 					return err
 				}
-				app = w.Appender(ctx)
+				app = db.Appender(ctx)
 				pending = 0
 			}
 		}
 	}
-	if err := app.Commit(); err != nil {
-		return err
-	}
-	_, err = w.Flush(ctx)
-	return err
+	return app.Commit()
 }
 
 func value(k kind, base, rate float64, step int, secs float64) float64 {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/prometheus/tsdb"
+
 	"github.com/kubepulse/kubepulse/test/rulesbench"
 )
 
@@ -28,6 +30,7 @@ func main() {
 		target    = flag.Duration("target", time.Second, "per-group target; groups above it are listed")
 		out       = flag.String("out", "", "also write the markdown table to this file")
 		batch     = flag.Int("batch", 250000, "series per written block (bounds memory while loading)")
+		storageM  = flag.String("storage", "blocks", "where the raw samples live: blocks (persisted, compacted; bounded memory, for the full scale) or head (in memory like a live Prometheus's recent data; needs memory for every series, for calibration at small scale)")
 	)
 	flag.Parse()
 	if *rulesFile == "" {
@@ -44,13 +47,13 @@ func main() {
 		fmt.Fprintf(os.Stderr, "rulesbench: -scale %q: want full or small\n", *scaleName)
 		os.Exit(2)
 	}
-	if err := run(*rulesFile, scale, *scaleName, *history, *interval, *warmup, *runs, *batch, *target, *out); err != nil {
+	if err := run(*rulesFile, scale, *scaleName, *storageM, *history, *interval, *warmup, *runs, *batch, *target, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "rulesbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rulesFile string, scale rulesbench.Scale, scaleName string, history, interval time.Duration, warmup, runs, batch int, target time.Duration, outPath string) error {
+func run(rulesFile string, scale rulesbench.Scale, scaleName, storageMode string, history, interval time.Duration, warmup, runs, batch int, target time.Duration, outPath string) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "rulesbench-")
 	if err != nil {
@@ -62,23 +65,43 @@ func run(rulesFile string, scale rulesbench.Scale, scaleName string, history, in
 	steps := int(history/interval) + warmup + runs + 1
 	fmt.Fprintf(os.Stderr, "rulesbench: loading %s cluster (%d nodes, %d pods, %d containers/pod), %d samples per series...\n",
 		scaleName, scale.Nodes, scale.Pods, scale.ContainersPerPod, steps)
-	st, err := rulesbench.WriteBlocks(ctx, dir, scale, start, steps, interval, batch)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "rulesbench: wrote %d series, %d samples in %d blocks in %v; compacting...\n",
-		st.Series, st.Samples, st.Blocks, st.Took.Round(time.Millisecond))
-	cstart := time.Now()
-	db, err := rulesbench.OpenTSDB(ctx, dir, start.Add(time.Duration(steps-1)*interval))
-	if err != nil {
-		return err
+	var (
+		st rulesbench.LoadStats
+		db *tsdb.DB
+	)
+	switch storageMode {
+	case "blocks":
+		st, err = rulesbench.WriteBlocks(ctx, dir, scale, start, steps, interval, batch)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "rulesbench: wrote %d series, %d samples in %d blocks in %v; compacting...\n",
+			st.Series, st.Samples, st.Blocks, st.Took.Round(time.Millisecond))
+		cstart := time.Now()
+		db, err = rulesbench.OpenTSDB(ctx, dir, start.Add(time.Duration(steps-1)*interval))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "rulesbench: compacted into %d block(s) in %v\n", len(db.Blocks()), time.Since(cstart).Round(time.Millisecond))
+	case "head":
+		db, err = rulesbench.OpenEmptyTSDB(dir)
+		if err != nil {
+			return err
+		}
+		st, err = rulesbench.LoadHead(ctx, db, scale, start, steps, interval)
+		if err != nil {
+			db.Close()
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "rulesbench: appended %d series, %d samples to the head in %v\n", st.Series, st.Samples, st.Took.Round(time.Millisecond))
+	default:
+		return fmt.Errorf("-storage %q: want blocks or head", storageMode)
 	}
 	defer db.Close()
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
-	fmt.Fprintf(os.Stderr, "rulesbench: compacted into %d block(s) in %v (heap in use %.0f MiB after GC)\n",
-		len(db.Blocks()), time.Since(cstart).Round(time.Millisecond), float64(ms.HeapInuse)/(1<<20))
+	fmt.Fprintf(os.Stderr, "rulesbench: heap in use %.0f MiB after GC\n", float64(ms.HeapInuse)/(1<<20))
 
 	engine := rulesbench.NewEngine()
 	groups, err := rulesbench.LoadGroups(ctx, db, engine, rulesFile)
@@ -92,8 +115,8 @@ func run(rulesFile string, scale rulesbench.Scale, scaleName string, history, in
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "Cluster: %s — %d nodes, %d pods × %d containers, %d workloads, %d HPAs: %d series, %d samples (%v of %v samples before the first evaluation).\n\n",
-		scaleName, scale.Nodes, scale.Pods, scale.ContainersPerPod, scale.Workloads, scale.HPAs, st.Series, st.Samples, history, interval)
+	fmt.Fprintf(&b, "Cluster: %s — %d nodes, %d pods × %d containers, %d workloads, %d HPAs: %d series, %d samples (%v of %v samples before the first evaluation), storage: %s.\n\n",
+		scaleName, scale.Nodes, scale.Pods, scale.ContainersPerPod, scale.Workloads, scale.HPAs, st.Series, st.Samples, history, interval, storageMode)
 	fmt.Fprintf(&b, "| group | rules | output series | median eval (wall) | min | max | median CPU | empty rules |\n|---|---:|---:|---:|---:|---:|---:|---|\n")
 	var slow, broken []string
 	for _, r := range res {
