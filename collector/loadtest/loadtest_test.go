@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/kubepulse/kubepulse/collector"
+	"github.com/kubepulse/kubepulse/loadtest"
 	"github.com/kubepulse/kubepulse/loadtest/parse"
 )
 
@@ -297,3 +299,73 @@ func TestRunFromPath(t *testing.T) {
 		}
 	}
 }
+
+// TestRealWorldThroughCollector tails every real-world sample at once. While
+// the files are followed, the collector counts what their complete lines hold
+// (a last line without a newline may still be being written); once stopped,
+// it has counted exactly what the parsers find in the whole files. Rejected
+// files are counted as such.
+func TestRealWorldThroughCollector(t *testing.T) {
+	root, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+			break
+		}
+		root = filepath.Dir(root)
+	}
+	rw := filepath.Join(root, "..", "shared", "realworld")
+	globs := []string{filepath.Join(rw, "jmeter-jtl", "*"), filepath.Join(rw, "gatling", "*"), filepath.Join(rw, "k6", "*")}
+	count := func(name string, data []byte) (int, parse.Format, error) {
+		var n countSink
+		f, err := parse.Parse(bytes.NewReader(data), parse.Options{File: name, DefaultRun: "x"}, &n)
+		return n.samples, f, err
+	}
+	var live, final, rejected float64
+	for _, g := range globs {
+		files, _ := filepath.Glob(g)
+		if len(files) == 0 {
+			t.Fatalf("no real-world files at %s", g)
+		}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, format, err := count(f, data)
+			if parse.IsUnsupported(err) {
+				rejected++
+			}
+			final += float64(n)
+			if i := bytes.LastIndexByte(data, '\n'); format != parse.FormatGatlingBinary && i >= 0 && i < len(data)-1 {
+				n, _, _ = count(f, data[:i+1])
+			}
+			live += float64(n)
+		}
+	}
+	if live == 0 || rejected == 0 || live == final {
+		t.Fatalf("reference counts look wrong: %v live, %v final samples, %v rejected", live, final, rejected)
+	}
+	c, reg := startCollector(t, Config{Files: globs})
+	waitFor(t, "requests from the complete lines of all real files", func() (float64, float64) {
+		return value(t, reg, "kubepulse_loadtest_requests_total", nil), live
+	})
+	waitFor(t, "rejected files", func() (float64, float64) {
+		return value(t, reg, "kubepulse_loadtest_parse_errors_total", map[string]string{"reason": parse.ReasonUnsupported}), rejected
+	})
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := value(t, reg, "kubepulse_loadtest_requests_total", nil); got != final {
+		t.Errorf("after Stop: %v requests, the parsers find %v in the whole files", got, final)
+	}
+}
+
+type countSink struct{ samples int }
+
+func (c *countSink) Sample(*loadtest.Sample)                       { c.samples++ }
+func (c *countSink) Users(string, float64, time.Time)              {}
+func (c *countSink) Bytes(string, string, int64, int64, time.Time) {}
+func (c *countSink) Error(*parse.Error)                            {}
