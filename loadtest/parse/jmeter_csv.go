@@ -46,9 +46,13 @@ var jmeterColumns = map[string]int{
 var transactionMessage = []byte("Number of samples in transaction")
 
 func parseJMeterCSV(br *bufio.Reader, o Options, sink Sink, header []byte) error {
-	delim := byte(',')
-	if bytes.IndexByte(header, '\t') >= 0 && bytes.Count(header, []byte{'\t'}) >= bytes.Count(header, []byte{','}) {
-		delim = '\t'
+	// jmeter.save.saveservice.default_delimiter: the header uses it between
+	// every column, so the most frequent candidate is it.
+	delim, most := byte(','), 0
+	for _, d := range []byte{',', '\t', ';', '|'} {
+		if n := bytes.Count(header, []byte{d}); n > most {
+			delim, most = d, n
+		}
 	}
 	cr := newCSVReader(lineReader{br: br, max: o.maxRecord()}, delim)
 	if err := cr.next(); err != nil {

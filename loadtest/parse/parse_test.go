@@ -95,6 +95,12 @@ func TestParse(t *testing.T) {
 			samples: []sampleKey{{"r", "x,y", "", true, 10 * ms, 0, 0, 1700000000010}},
 		},
 		{
+			name:    "semicolon delimiter (a locale's default_delimiter)",
+			in:      "timeStamp;elapsed;label;success\n1700000000000;10;a,b;false\n",
+			format:  FormatJMeterCSV,
+			samples: []sampleKey{{"r", "a,b", "", false, 10 * ms, 0, 0, 1700000000010}},
+		},
+		{
 			name: "quoted newlines and doubled quotes; errors keep the right line numbers",
 			in: hdr + "1700000000000,1,\"multi\nline \"\"label\"\"\",200,OK,true,1,1\n" +
 				"1700000000000,x,a,200,OK,true,1,1\n" + // line 4
