@@ -4,7 +4,9 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/kubepulse/kubepulse/collector"
 )
@@ -208,6 +210,13 @@ func (b *builder) sample(name string, v float64, kv ...string) {
 }
 
 func appendEscaped(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf && !utf8.ValidString(s) {
+			// Exposition must be UTF-8; API strings nearly always are.
+			s = strings.ToValidUTF8(s, "\uFFFD")
+			break
+		}
+	}
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '\\':
