@@ -54,16 +54,11 @@ type KubeletSource struct {
 	// staleAfter drops the usage of a node failing for this long; 0 keeps it.
 	staleAfter time.Duration
 
-	tokenMu   sync.Mutex
-	token     string
-	tokenErr  string // last token read error, logged once per change
-	bufPool   sync.Pool
-	rendPool  sync.Pool
-	lastRound roundResult
-}
-
-type roundResult struct {
-	nodes, failed int
+	tokenMu  sync.Mutex
+	token    string
+	tokenErr string // last token read error, logged once per change
+	bufPool  sync.Pool
+	rendPool sync.Pool
 }
 
 // NewKubeletSource builds the HTTPS client. nodes lists the cluster's nodes;

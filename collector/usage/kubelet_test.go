@@ -458,3 +458,46 @@ func TestLoopRunsInBackground(t *testing.T) {
 		t.Errorf("source none wrote %q, %v", buf.String(), err)
 	}
 }
+
+// TestWaitsForNodeSync checks that no kubelet is read before the node list
+// has synced, and that an empty store writes no empty families.
+func TestWaitsForNodeSync(t *testing.T) {
+	tests := []struct {
+		name      string
+		synced    bool
+		wantRun   bool
+		wantReady bool
+	}{
+		{"not synced: no round, not ready", false, false, false},
+		{"synced: round runs, ready", true, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCluster(t, "tok", "node-a")
+			c.fakes["node-a"].SetContainers(kubelettest.Container{Namespace: "n", Pod: "p", Name: "c", CPUSeconds: 1, MemoryBytes: 2})
+			col, err := New(c.flags(), Deps{Nodes: c.nodes, Synced: func() bool { return tt.synced }}, log.NewNopLogger())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ran := col.RunOnce(context.Background()); ran != tt.wantRun {
+				t.Errorf("RunOnce = %v, want %v", ran, tt.wantRun)
+			}
+			if col.Ready() != tt.wantReady {
+				t.Errorf("Ready = %v, want %v", col.Ready(), tt.wantReady)
+			}
+			if got, want := c.fakes["node-a"].Requests(), map[bool]int64{false: 0, true: 1}[tt.wantRun]; got != want {
+				t.Errorf("kubelet got %d requests, want %d", got, want)
+			}
+			var buf bytes.Buffer
+			if err := col.WriteRaw(&buf); err != nil {
+				t.Fatal(err)
+			}
+			if !tt.wantRun && buf.Len() != 0 {
+				t.Errorf("empty store wrote %q", buf.String())
+			}
+			if tt.wantRun && !strings.Contains(buf.String(), "# TYPE kubepulse_container_cpu_usage_seconds_total counter\n") {
+				t.Errorf("no cpu family in %q", buf.String())
+			}
+		})
+	}
+}

@@ -149,20 +149,30 @@ func (s *Store) WriteRaw(w io.Writer) error {
 	s.mu.RUnlock()
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].node < nodes[j].node })
 
-	if _, err := io.WriteString(w, cpuHeader); err != nil {
-		return err
-	}
-	for _, n := range nodes {
-		if _, err := w.Write(n.u.cpu); err != nil {
-			return err
-		}
-	}
-	if _, err := io.WriteString(w, memHeader); err != nil {
-		return err
-	}
-	for _, n := range nodes {
-		if _, err := w.Write(n.u.mem); err != nil {
-			return err
+	// A family without samples is left out entirely: some consumers of the
+	// protobuf format reject empty families.
+	for _, fam := range []struct {
+		header string
+		body   func(*nodeUsage) []byte
+	}{
+		{cpuHeader, func(u *nodeUsage) []byte { return u.cpu }},
+		{memHeader, func(u *nodeUsage) []byte { return u.mem }},
+	} {
+		headerDone := false
+		for _, n := range nodes {
+			b := fam.body(n.u)
+			if len(b) == 0 {
+				continue
+			}
+			if !headerDone {
+				if _, err := io.WriteString(w, fam.header); err != nil {
+					return err
+				}
+				headerDone = true
+			}
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
 		}
 	}
 	_, err := w.Write(health)
@@ -193,14 +203,21 @@ func (s *Store) renderHealthLocked() []byte {
 			names = append(names, n)
 		}
 	}
+	if len(names) == 0 {
+		return nil
+	}
 	sort.Strings(names)
 	b := make([]byte, 0, 64+len(names)*4*80)
 	fam := func(d *collector.MetricDef, val func(*nodeStats) (float64, bool)) {
-		b = append(b, d.Header()...)
+		headerDone := false
 		for _, n := range names {
 			v, ok := val(s.stats[n])
 			if !ok {
 				continue
+			}
+			if !headerDone {
+				b = append(b, d.Header()...)
+				headerDone = true
 			}
 			b = append(b, d.Name...)
 			b = append(b, `{node="`...)

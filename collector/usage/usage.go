@@ -153,7 +153,16 @@ func (c *Collector) loop(ctx context.Context) {
 	t := time.NewTicker(c.interval)
 	defer t.Stop()
 	for {
-		c.RunOnce(ctx)
+		if !c.RunOnce(ctx) {
+			// The node list is not synced yet: look again soon rather
+			// than a whole interval later, so readiness is not delayed.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(min(c.interval, time.Second)):
+			}
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -162,11 +171,12 @@ func (c *Collector) loop(ctx context.Context) {
 	}
 }
 
-// RunOnce runs one round now, unless the node source has not synced yet.
-// The loop calls it; tests call it directly to stay free of timing.
-func (c *Collector) RunOnce(ctx context.Context) {
+// RunOnce runs one round now, unless the node source has not synced yet
+// (then it returns false). The loop calls it; tests call it directly to stay
+// free of timing.
+func (c *Collector) RunOnce(ctx context.Context) bool {
 	if c.synced != nil && !c.synced() {
-		return
+		return false
 	}
 	start := time.Now()
 	err := c.src.round(ctx)
@@ -178,6 +188,7 @@ func (c *Collector) RunOnce(ctx context.Context) {
 	}
 	level.Debug(c.logger).Log("msg", "usage round done", "duration_seconds", time.Since(start).Seconds(), "series", c.store.Series())
 	c.ready.Store(true)
+	return true
 }
 
 // Ready is true once one round has run (whatever its outcome: a kubelet
