@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ func main() {
 		target    = flag.Duration("target", time.Second, "per-group target; groups above it are listed")
 		out       = flag.String("out", "", "also write the markdown table to this file")
 		batch     = flag.Int("batch", 250000, "series per written block (bounds memory while loading)")
+		cpuProf   = flag.String("cpuprofile", "", "write a CPU profile of the rule evaluations (not the loading) to this file")
 		storageM  = flag.String("storage", "blocks", "where the raw samples live: blocks (persisted, compacted; bounded memory, for the full scale) or head (in memory like a live Prometheus's recent data; needs memory for every series, for calibration at small scale)")
 	)
 	flag.Parse()
@@ -47,13 +49,13 @@ func main() {
 		fmt.Fprintf(os.Stderr, "rulesbench: -scale %q: want full or small\n", *scaleName)
 		os.Exit(2)
 	}
-	if err := run(*rulesFile, scale, *scaleName, *storageM, *history, *interval, *warmup, *runs, *batch, *target, *out); err != nil {
+	if err := run(*rulesFile, *cpuProf, scale, *scaleName, *storageM, *history, *interval, *warmup, *runs, *batch, *target, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "rulesbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rulesFile string, scale rulesbench.Scale, scaleName, storageMode string, history, interval time.Duration, warmup, runs, batch int, target time.Duration, outPath string) error {
+func run(rulesFile, cpuProf string, scale rulesbench.Scale, scaleName, storageMode string, history, interval time.Duration, warmup, runs, batch int, target time.Duration, outPath string) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "rulesbench-")
 	if err != nil {
@@ -109,6 +111,17 @@ func run(rulesFile string, scale rulesbench.Scale, scaleName, storageMode string
 		return err
 	}
 	first := start.Add(history)
+	if cpuProf != "" {
+		f, err := os.Create(cpuProf)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := rulesbench.Evaluate(ctx, db, engine, groups, first, interval, warmup, runs)
 	if err != nil {
 		return err
