@@ -3,8 +3,11 @@ package mixin
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/kubepulse/kubepulse/mixin/promtest"
 )
@@ -17,9 +20,21 @@ func RunTests(dir string) (int, []promtest.Failure, error) {
 		return 0, nil, err
 	}
 	sort.Strings(files)
+	// Files are independent (each has its own storage): run them on every
+	// CPU, and report in file order.
+	res := make([][]promtest.Failure, len(files))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, f := range files {
+		g.Go(func() error {
+			res[i] = promtest.RunFile(f)
+			return nil
+		})
+	}
+	_ = g.Wait()
 	var fails []promtest.Failure
-	for _, f := range files {
-		fails = append(fails, promtest.RunFile(f)...)
+	for _, r := range res {
+		fails = append(fails, r...)
 	}
 	return len(files), fails, nil
 }

@@ -221,7 +221,7 @@ func (s *Set) buildAlerts(x *b, n Names) {
 				"description": "Workload {{ $labels.namespace }}/{{ $labels.workload }} used at most {{ $value | humanizePercentage }} of its CPU requests (p95 over 1 day); lower its requests to the recommended value.",
 			},
 		}, tcase{
-			evalInterval: "10m",
+			evalInterval: "30m",
 			fire: []promtest.Series{owner("1+0x1600"),
 				x.ser("kubepulse_container_cpu_usage_seconds_total", "0+30x1600", cont...),
 				x.ser("kubepulse_container_resource_requests", "4+0x1600", with(cont, "resource", "cpu", "unit", "core")...)},
@@ -252,10 +252,11 @@ func (s *Set) buildAlerts(x *b, n Names) {
 				"description": fmt.Sprintf("Container {{ $labels.namespace }}/{{ $labels.container }} logs {{ $value | humanize }} %s matches per second, over %s times its average of the last day.", "{{ $labels.rule }}", fmtNum(A.LogErrorSpike.Threshold)),
 			},
 		}, tcase{
-			fire:   []promtest.Series{x.ser("kubepulse_log_matches_total", "0+6x120 840+120x40", with(ctr, "rule", "error")...)},
-			quiet:  []promtest.Series{x.ser("kubepulse_log_matches_total", "0+6x160", with(ctr, "rule", "error")...)},
-			at:     "140m",
-			labels: x.exp("namespace", "shop", "container", "app", "rule", "error"), value: 2,
+			evalInterval: "5m",
+			fire:         []promtest.Series{x.ser("kubepulse_log_matches_total", "0+6x120 840+120x40", with(ctr, "rule", "error")...)},
+			quiet:        []promtest.Series{x.ser("kubepulse_log_matches_total", "0+6x160", with(ctr, "rule", "error")...)},
+			at:           "140m",
+			labels:       x.exp("namespace", "shop", "container", "app", "rule", "error"), value: 2,
 		}},
 		{GroupAlertsLoadTest, "loadTestLatencySLO", rulefmt.Rule{
 			Alert: "KubePulseLoadTestLatencySLOBreached",

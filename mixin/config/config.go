@@ -159,7 +159,7 @@ func Default() Config {
 			APIServerSources: `source=~".+"`,
 		},
 		Alerts: Alerts{
-			RunbookURLPattern:           "https://github.com/kubepulse/kubepulse/blob/main/docs/runbooks.md#%s",
+			RunbookURLPattern:           "https://github.com/kubepulse/kubepulse/blob/main/docs/mixin.md#%s",
 			NodeRequestsOverAllocatable: a(1, "15m", "warning"),
 			ClusterCannotLoseNode:       a(0, "30m", "warning"),
 			MemoryNearLimit:             a(0.9, "15m", "warning"),
