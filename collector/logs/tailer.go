@@ -171,6 +171,7 @@ type Tailer struct {
 	truncLines  atomic.Uint64
 	errs        [numErrReasons]atomic.Uint64
 	scanned     atomic.Bool
+	scans       atomic.Uint64 // completed full scans (tests wait on it)
 
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -408,6 +409,7 @@ func (t *Tailer) scan() {
 		}
 	}
 	t.scanned.Store(true)
+	t.scans.Add(1)
 }
 
 func (t *Tailer) badPath(path, why string) {
@@ -527,14 +529,23 @@ func (t *Tailer) scanSeries(s *series, names []string) {
 		}
 	}
 	present := map[tail.FileID]bool{}
+	replaced := map[*file]bool{}
 	var fresh []listed
 	for _, l := range ls {
-		present[l.id] = true
 		f := byID[l.id]
+		if f != nil && f.fd == nil && f.fp.Len > 0 && (f.name != l.name || f.size != l.size) &&
+			!t.startsWith(filepath.Join(dir, l.name), f.fp) {
+			// Not held open, so its inode could be freed and reused: a
+			// different first bytes means a new file with a recycled inode.
+			replaced[f] = true
+			delete(byID, l.id)
+			f = nil
+		}
 		if f == nil {
 			fresh = append(fresh, l)
 			continue
 		}
+		present[l.id] = true
 		if f.current && !l.current {
 			t.rotations.Add(1)
 		}
@@ -548,6 +559,7 @@ func (t *Tailer) scanSeries(s *series, names []string) {
 		if !l.current && cur != nil && l.size < int64(cur.fp.Len) && t.prefixOf(filepath.Join(dir, l.name), l.size, filepath.Join(dir, cur.name)) {
 			continue // possibly a copytruncate copy still being written: decide when it is complete
 		}
+		present[l.id] = true
 		nf := &file{name: l.name, id: l.id, current: l.current}
 		t.resumeFile(s, nf, cur, saved, filepath.Join(dir, l.name))
 		s.files = append(s.files, nf)
@@ -573,7 +585,7 @@ func (t *Tailer) scanSeries(s *series, names []string) {
 		t.setSize(f, l.size)
 	}
 	for _, f := range s.files {
-		if !present[f.id] {
+		if !present[f.id] || replaced[f] {
 			f.gone = true
 		}
 	}
@@ -630,6 +642,18 @@ func (t *Tailer) resumeFile(s *series, nf *file, cur *file, saved *savedPosition
 			nf.readOff, nf.commit = cur.readOff, cur.readOff
 		}
 	}
+}
+
+// startsWith reports whether the file at path begins with the bytes fp was
+// taken from.
+func (t *Tailer) startsWith(path string, fp tail.Fingerprint) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return true // gone meanwhile: the next scan decides
+	}
+	defer f.Close()
+	ok, err := fp.Matches(f)
+	return ok || err != nil
 }
 
 // prefixOf reports whether the first n bytes of a and b are equal.
