@@ -177,7 +177,7 @@ func (g *gatling) group(f [][]byte) {
 func (g *gatling) emit(name, start, end, status []byte) {
 	st, ok1 := parseInt(start)
 	en, ok2 := parseInt(end)
-	if !ok1 || !ok2 || en < st {
+	if !ok1 || !ok2 || st < 0 || en < st || en-st > maxElapsedMs {
 		g.bad(ReasonNumber, fmt.Sprintf("start %q and end %q are not epoch milliseconds in order", trunc(start), trunc(end)), "")
 		return
 	}

@@ -129,7 +129,7 @@ func (p *jmeterRow) get(cr *csvReader, c int) []byte {
 func (p *jmeterRow) row(cr *csvReader) {
 	s := &p.s
 	elapsed, ok := parseInt(p.get(cr, colElapsed))
-	if !ok || elapsed < 0 {
+	if !ok || elapsed < 0 || elapsed > maxElapsedMs {
 		p.bad(cr, ReasonNumber, fmt.Sprintf("elapsed %q is not a number of milliseconds", p.get(cr, colElapsed)), "")
 		return
 	}

@@ -136,7 +136,7 @@ func xmlAttrs(f *xmlFrame, attrs []xml.Attr, o Options, labels, codes map[string
 		switch a.Name.Local {
 		case "t":
 			n, ok := parseInt([]byte(v))
-			if !ok || n < 0 {
+			if !ok || n < 0 || n > maxElapsedMs {
 				return &attrErr{ReasonNumber, fmt.Sprintf("t=%q is not a number of milliseconds", v)}
 			}
 			elapsed = n
@@ -184,7 +184,7 @@ func xmlAttrs(f *xmlFrame, attrs []xml.Attr, o Options, labels, codes map[string
 	}
 	f.s.Elapsed = time.Duration(elapsed) * time.Millisecond
 	if ts >= 0 {
-		f.s.Time = time.UnixMilli(ts + elapsed)
+		f.s.Time = time.UnixMilli(ts).Add(f.s.Elapsed)
 	}
 	f.txn = strings.HasPrefix(rm, string(transactionMessage)) ||
 		(o.TransactionLabel != nil && o.TransactionLabel.MatchString(f.s.Label))

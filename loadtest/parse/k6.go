@@ -115,8 +115,8 @@ func (k *k6) point(metric string, v float64, t time.Time, label, status, expect 
 	case k6VUs:
 		k.sink.Users(k.s.Run, v, t)
 	case k6Received, k6Sent:
-		if v < 0 {
-			k.bad(ReasonNumber, fmt.Sprintf("%s value %v is negative", metric, v), "")
+		if v < 0 || v > 1<<53 {
+			k.bad(ReasonNumber, fmt.Sprintf("%s value %v is not a byte count", metric, v), "")
 			return
 		}
 		if metric == k6Received {
@@ -125,8 +125,8 @@ func (k *k6) point(metric string, v float64, t time.Time, label, status, expect 
 			k.sink.Bytes(k.s.Run, "", 0, int64(v), t)
 		}
 	case k6Duration:
-		if v < 0 {
-			k.bad(ReasonNumber, fmt.Sprintf("http_req_duration %v is negative", v), "")
+		if v < 0 || v > maxElapsedMs {
+			k.bad(ReasonNumber, fmt.Sprintf("http_req_duration %v is not a duration in milliseconds", v), "")
 			return
 		}
 		s := &k.s

@@ -184,6 +184,10 @@ func IsUnsupported(err error) bool {
 
 const readBufSize = 64 << 10
 
+// maxElapsedMs bounds one sample's elapsed time (100 days). Larger values are
+// corrupt, and would overflow time.Duration.
+const maxElapsedMs = 100 * 24 * 3600 * 1000
+
 // Parse detects the format of r and parses it to the end, reporting to sink.
 // It returns the format it found and a non-nil error only for an
 // unsupported format (*UnsupportedError), a syntax error that the format

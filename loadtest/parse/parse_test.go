@@ -95,6 +95,15 @@ func TestParse(t *testing.T) {
 			samples: []sampleKey{{"r", "x,y", "", true, 10 * ms, 0, 0, 1700000000010}},
 		},
 		{
+			name:   "elapsed beyond 100 days is corrupt (and would overflow a Duration)",
+			in:     "label,elapsed\na,10000000000000\nb,8640000000\n",
+			format: FormatJMeterCSV,
+			samples: []sampleKey{
+				{"r", "b", "", false, 8640000000 * ms, 0, 0, 0},
+			},
+			errs: []wantErr{{2, ReasonNumber}},
+		},
+		{
 			name:    "semicolon delimiter (a locale's default_delimiter)",
 			in:      "timeStamp;elapsed;label;success\n1700000000000;10;a,b;false\n",
 			format:  FormatJMeterCSV,
