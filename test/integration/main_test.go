@@ -125,7 +125,18 @@ func scrapeMatches(ctx context.Context, x *testenv.Exporter, sel func(name strin
 			}
 		}
 	}
-	return diffSeries(want, got)
+	if err := diffSeries(want, got); err != nil {
+		keys := make([]string, 0, len(got))
+		for k, v := range got {
+			keys = append(keys, fmt.Sprintf("%s %g", k, v))
+		}
+		sort.Strings(keys)
+		if len(keys) > 40 {
+			keys = keys[:40]
+		}
+		return fmt.Errorf("%w\nscraped (%d series):\n  %s", err, len(got), strings.Join(keys, "\n  "))
+	}
+	return nil
 }
 
 func diffSeries(want, got map[string]float64) error {

@@ -82,8 +82,6 @@ func unitOf(resource string) string {
 	return "integer"
 }
 
-var phaseNames = []string{"Pending", "Running", "Succeeded", "Failed", "Unknown"}
-
 func conditionSeries(out map[string]float64, name string, base map[string]string, key string, conds map[string]string) {
 	for typ, st := range conds {
 		for _, s := range []string{"true", "false", "unknown"} {
@@ -168,9 +166,8 @@ func expected(ns string, nodes []nodeWant, pods []podWant, hpas []hpaWant) map[s
 				put("kubepulse_container_last_terminated_reason", 1, "namespace", ns, "pod", p.name, "container", s.container, "reason", s.reason)
 			}
 		}
-		for _, ph := range phaseNames {
-			put("kubepulse_pod_phase", b2f(ph == p.phase), "namespace", ns, "pod", p.name, "phase", ph)
-		}
+		// One series per pod, for its current phase (not one per phase).
+		put("kubepulse_pod_phase", 1, "namespace", ns, "pod", p.name, "phase", p.phase)
 		put("kubepulse_pod_owner", 1, "namespace", ns, "pod", p.name, "owner_kind", p.owner[0], "owner_name", p.owner[1],
 			"workload_kind", p.owner[2], "workload", p.owner[3])
 	}
