@@ -140,6 +140,13 @@ func Generate(cfg *config.Config, o Options) (*Output, error) {
 		}
 		out.Files[DirTests+"/"+TestFileName(t.Alert)] = b
 	}
+	for _, t := range rs.ExprTests {
+		b, err := yamlDoc(hdr, t.File)
+		if err != nil {
+			return nil, err
+		}
+		out.Files[DirTests+"/"+t.Name+".yaml"] = b
+	}
 	return out, nil
 }
 

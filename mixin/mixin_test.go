@@ -132,7 +132,7 @@ func TestEveryFileIsMarkedGenerated(t *testing.T) {
 	if dashboards != 6 {
 		t.Errorf("%d dashboards, want 6", dashboards)
 	}
-	if tests != len(out.Rules.Tests) || tests < 18 {
+	if tests != len(out.Rules.Tests)+len(out.Rules.ExprTests) || tests < 19 {
 		t.Errorf("%d test files for %d alerts", tests, len(out.Rules.Tests))
 	}
 }
@@ -384,8 +384,8 @@ func TestGeneratedTestsPassAndWrongOnesFail(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, fails, err := RunTests(dir)
-	if err != nil || n != len(out.Rules.Tests) {
-		t.Fatalf("ran %d files (want %d), err %v", n, len(out.Rules.Tests), err)
+	if want := len(out.Rules.Tests) + len(out.Rules.ExprTests); err != nil || n != want {
+		t.Fatalf("ran %d files (want %d), err %v", n, want, err)
 	}
 	for _, f := range fails {
 		t.Errorf("generated test fails: %v", f)
@@ -396,6 +396,8 @@ func TestGeneratedTestsPassAndWrongOnesFail(t *testing.T) {
 		{"wrong severity", "kubepulse_container_memory_near_limit.yaml", "severity: warning", "severity: critical", "got: {alertname=\"KubePulseContainerMemoryNearLimit\""},
 		{"wrong annotation", "kubepulse_container_memory_near_limit.yaml", "uses 95% of its memory limit", "uses 96% of its memory limit", "exp:"},
 		{"too early", "kubepulse_hpa_at_max_replicas.yaml", "eval_time: 20m", "eval_time: 5m", "got: (none)"},
+		{"hpa series value", "hpa_backing_series.yaml", "value: 0.5", "value: 0.6", `workload="cart"} 0.6`},
+		{"hpa series for another workload", "hpa_backing_series.yaml", "workload=\"cart\"}\n            value: 0.5", "workload=\"other\"}\n            value: 0.5", `exp: {__name__="namespace_workload:kubepulse_hpa_cpu_utilization:ratio", namespace="shop", workload="other"} 0.5`},
 		{"bad input notation", "kubepulse_collector_failing.yaml", "values: 0+0x30", "values: zero", "input_series"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

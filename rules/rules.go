@@ -37,6 +37,8 @@ type Set struct {
 	Alerts  []rulefmt.RuleGroup
 	// Tests holds one promtool test per alert (firing and quiet case).
 	Tests []AlertTest
+	// ExprTests check recorded series (the HPA-backing ones).
+	ExprTests []ExprTest
 
 	rateWindow model.Duration
 }
@@ -267,6 +269,7 @@ func Build(cfg *config.Config) *Set {
 	}})
 
 	s.buildAlerts(x, n)
+	s.buildHPATest(x)
 	return s
 }
 

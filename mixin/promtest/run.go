@@ -90,7 +90,7 @@ func RunFile(path string) []Failure {
 		if tg.Interval == 0 {
 			tg.Interval = model.Duration(evalInterval)
 		}
-		for _, err := range runGroup(tg, evalInterval, order, ruleFiles) {
+		for _, err := range runGroup(tg, evalInterval, order, ruleFiles, f.FuzzyCompare) {
 			out = append(out, Failure{File: path, Group: name, Err: err})
 		}
 	}
@@ -108,7 +108,7 @@ func loadString(tg Group) string {
 
 var promParser = parser.NewParser(parser.Options{})
 
-func runGroup(tg Group, evalInterval time.Duration, order map[string]int, ruleFiles []string) (errs []error) {
+func runGroup(tg Group, evalInterval time.Duration, order map[string]int, ruleFiles []string, fuzzy bool) (errs []error) {
 	suite, err := promqltest.NewLazyLoader(loadString(tg), promqltest.LazyLoaderOpts{
 		EnableAtModifier: true, EnableNegativeOffset: true, Parser: promParser,
 	})
@@ -211,7 +211,7 @@ func runGroup(tg Group, evalInterval time.Duration, order map[string]int, ruleFi
 		}
 	}
 	for _, ec := range tg.PromqlExprTests {
-		if err := checkExpr(suite, mint, ec); err != nil {
+		if err := checkExpr(suite, mint, ec, fuzzy); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -262,7 +262,8 @@ func list(xs []string) string {
 	return strings.Join(xs, "\n         ")
 }
 
-func checkExpr(suite *promqltest.LazyLoader, mint time.Time, ec ExprCase) error {
+// checkExpr compares exactly, or within one ULP with fuzzy_compare (as promtool).
+func checkExpr(suite *promqltest.LazyLoader, mint time.Time, ec ExprCase, fuzzy bool) error {
 	ts := mint.Add(time.Duration(ec.EvalTime))
 	q, err := suite.QueryEngine().NewInstantQuery(suite.Context(), suite.Queryable(), nil, ec.Expr, ts)
 	if err != nil {
@@ -301,10 +302,18 @@ func checkExpr(suite *promqltest.LazyLoader, mint time.Time, ec ExprCase) error 
 	sort.Slice(exp, func(i, j int) bool { return exp[i].l < exp[j].l })
 	ok := len(got) == len(exp)
 	for i := 0; ok && i < len(got); i++ {
-		ok = got[i].l == exp[i].l && (got[i].v == exp[i].v || math.Abs(got[i].v-exp[i].v) <= 1e-9*math.Max(1, math.Abs(exp[i].v)))
+		g, e := got[i].v, exp[i].v
+		ok = got[i].l == exp[i].l && (g == e || (fuzzy && (math.Nextafter(e, math.Inf(-1)) == g || math.Nextafter(e, math.Inf(1)) == g)))
 	}
 	if !ok {
-		return fmt.Errorf("expr %q at %s:\n    exp: %v\n    got: %v", ec.Expr, ec.EvalTime, exp, got)
+		str := func(xs []sv) string {
+			var parts []string
+			for _, x := range xs {
+				parts = append(parts, fmt.Sprintf("%s %g", x.l, x.v))
+			}
+			return list(parts)
+		}
+		return fmt.Errorf("expr %q at %s:\n    exp: %s\n    got: %s", ec.Expr, ec.EvalTime, str(exp), str(got))
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ type File struct {
 	EvaluationInterval model.Duration `yaml:"evaluation_interval,omitempty"`
 	GroupEvalOrder     []string       `yaml:"group_eval_order,omitempty"`
 	Tests              []Group        `yaml:"tests"`
+	// FuzzyCompare lets expected values differ in the last bit.
+	FuzzyCompare bool `yaml:"fuzzy_compare,omitempty"`
 }
 
 // Group is input series plus the checks made against them.
