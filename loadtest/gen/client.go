@@ -276,6 +276,9 @@ func readResponse(br *bufio.Reader, head bool, firstByte *time.Time) (response, 
 			return r, protoError(fmt.Sprintf("status line %q", trimEOL(line)))
 		}
 		r.code = int(line[9]-'0')*100 + int(line[10]-'0')*10 + int(line[11]-'0')
+		if r.code < 100 {
+			return r, protoError(fmt.Sprintf("status code %03d in %q", r.code, trimEOL(line)))
+		}
 		r.keepAlive = line[7] == '1'
 		contentLength := int64(-1)
 		chunked := false

@@ -100,6 +100,7 @@ func TestReadResponse(t *testing.T) {
 		{name: "no reason phrase", in: "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", code: 200, keepAlive: true},
 		{name: "not http", in: "SSH-2.0-OpenSSH\r\n", wantErr: "bad HTTP response: status line"},
 		{name: "bad status", in: "HTTP/1.1 2x0 OK\r\n\r\n", wantErr: "status line"},
+		{name: "status below 100", in: "HTTP/1.0 000 x\n\n", wantErr: "status code 000"},
 		{name: "bad content-length", in: "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", wantErr: "Content-Length"},
 		{name: "bad header", in: "HTTP/1.1 200 OK\r\nno colon\r\n\r\n", wantErr: "header line"},
 		{name: "bad chunk", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", wantErr: "chunk size"},
