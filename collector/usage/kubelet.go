@@ -253,6 +253,10 @@ func (k *KubeletSource) fetchAndStore(ctx context.Context, n Node, token string,
 		}
 		return false, 0, fmt.Errorf("GET %s: reading body: %w", u, err)
 	}
+	if ctx.Err() != nil {
+		// The answer raced the deadline: do not trust what came in.
+		return false, 0, fmt.Errorf("GET %s: no complete answer within --usage.kubelet-timeout=%s", u, k.cfg.Timeout)
+	}
 	if nr > k.cfg.MaxBodyBytes {
 		return false, 0, fmt.Errorf("GET %s: body larger than %d bytes; point --usage.kubelet-path at /metrics/resource, not a full metrics endpoint", u, k.cfg.MaxBodyBytes)
 	}

@@ -437,14 +437,17 @@ func TestLoopRunsInBackground(t *testing.T) {
 	if err := col.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for c.fakes["node-a"].Requests() < 3 {
+	// Several rounds and stored data, with no scrape and no RunOnce call.
+	// (Checked before cancel: the round that cancel interrupts fails, and
+	// with a 10ms interval the data is stale by then and dropped.)
+	for c.fakes["node-a"].Requests() < 3 || col.Store().Series() == 0 {
 		time.Sleep(5 * time.Millisecond)
 	}
-	cancel()
-	<-col.done
 	if _, ok := scrape(t, col)[cpuKey("n", "p", "c", "node-a")]; !ok {
 		t.Error("background rounds stored nothing")
 	}
+	cancel()
+	<-col.done // the loop ends with its context
 
 	none, err := New(Flags{Source: SourceNone, Interval: time.Second}, Deps{}, log.NewNopLogger())
 	if err != nil {

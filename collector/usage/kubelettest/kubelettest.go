@@ -89,7 +89,9 @@ func (k *Kubelet) serve(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
-			return
+			// The client gave up: close without an answer, as a hung
+			// kubelet would, rather than let net/http send an empty 200.
+			panic(http.ErrAbortHandler)
 		}
 	}
 	if status != 0 && status != http.StatusOK {
