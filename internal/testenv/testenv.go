@@ -579,3 +579,5 @@ func BinDir() (string, error) {
 	}
 	return filepath.Join(root, ".cache", "bin"), nil
 }
+
+func kubernetesFor(c *rest.Config) (kubernetes.Interface, error) { return kubernetes.NewForConfig(c) }
