@@ -215,10 +215,10 @@ func (s *Set) buildAlerts(x *b, n Names) {
 		{GroupAlertsWorkload, "overProvisioned", rulefmt.Rule{
 			Alert: "KubePulseWorkloadOverProvisioned",
 			Expr: fmt.Sprintf(`quantile_over_time(0.95, %[1]s[1d]) < %[2]s and on (%[3]s) %[1]s offset 1d`,
-				n.WLCPURatioReq, fmtNum(A.OverProvisioned.Threshold), wl),
+				n.WLCPURatioReqMax, fmtNum(A.OverProvisioned.Threshold), wl),
 			Annotations: map[string]string{
 				"summary":     "A workload has used far less CPU than it requests for a day.",
-				"description": "Workload {{ $labels.namespace }}/{{ $labels.workload }} used at most {{ $value | humanizePercentage }} of its CPU requests (p95 over 1 day); lower its requests to the recommended value.",
+				"description": fmt.Sprintf("Workload {{ $labels.namespace }}/{{ $labels.workload }} used at most {{ $value | humanizePercentage }} of its CPU requests (p95 of its %s peaks over 1 day); lower its requests to the recommended value.", cfg.Recommendations.Interval),
 			},
 		}, tcase{
 			evalInterval: "30m",

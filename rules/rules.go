@@ -85,6 +85,7 @@ type Names struct {
 	LTRate, LTErrorRatio, LTRunRate, LTRunErrorRatio                         string
 	LTQuantile                                                               func(q string) string
 	CPUSummary, MemSummary, CPURecommended, MemRecommended                   string
+	WLCPURatioReqMax                                                         string
 }
 
 // NamesFor returns the record names for cfg.
@@ -136,10 +137,11 @@ func NamesFor(cfg *config.Config) Names {
 		LTQuantile: func(qn string) string {
 			return "run_label:kubepulse_loadtest_request_duration_seconds:" + qn + "_" + r
 		},
-		CPUSummary:     "namespace_workload:kubepulse_pod_cpu_usage_seconds:" + q + "_" + si,
-		MemSummary:     "namespace_workload:kubepulse_pod_memory_working_set_bytes:max_" + si,
-		CPURecommended: "namespace_workload:kubepulse_pod_cpu_request:recommended",
-		MemRecommended: "namespace_workload:kubepulse_pod_memory_request:recommended",
+		CPUSummary:       "namespace_workload:kubepulse_pod_cpu_usage_seconds:" + q + "_" + si,
+		MemSummary:       "namespace_workload:kubepulse_pod_memory_working_set_bytes:max_" + si,
+		CPURecommended:   "namespace_workload:kubepulse_pod_cpu_request:recommended",
+		MemRecommended:   "namespace_workload:kubepulse_pod_memory_request:recommended",
+		WLCPURatioReqMax: "namespace_workload:kubepulse_container_cpu_usage:ratio_requests_max_" + si,
 	}
 }
 
@@ -266,6 +268,9 @@ func Build(cfg *config.Config) *Set {
 		rec(n.MemSummary, fmt.Sprintf(`max_over_time(%s[%s])`, n.WLPodMemMax, rc.Interval)),
 		rec(n.CPURecommended, fmt.Sprintf(`quantile_over_time(%g, %s[%s]) * %g`, rc.CPUQuantile, n.CPUSummary, rc.Window, rc.CPUMargin)),
 		rec(n.MemRecommended, fmt.Sprintf(`max_over_time(%s[%s]) * %g`, n.MemSummary, rc.Window, rc.MemoryMargin)),
+		// Peak utilization per interval: the over-provisioning alert reads a
+		// day of these (48 points), not a day of 1m samples.
+		rec(n.WLCPURatioReqMax, fmt.Sprintf(`max_over_time(%s[%s])`, n.WLCPURatioReq, rc.Interval)),
 	}})
 
 	s.buildAlerts(x, n)
