@@ -247,6 +247,11 @@ func checkDashboard(file string, b []byte, names map[string]bool, lc labelChecke
 				if desc, _ := pm["description"].(string); desc == "" {
 					ps = append(ps, Problem{file, "panel " + title, "panel has no description"})
 				}
+				fc, _ := pm["fieldConfig"].(map[string]any)
+				defs, _ := fc["defaults"].(map[string]any)
+				if unit, _ := defs["unit"].(string); unit == "" {
+					ps = append(ps, Problem{file, "panel " + title, "panel has no unit"})
+				}
 			}
 			targets, _ := pm["targets"].([]any)
 			for _, t := range targets {

@@ -195,6 +195,7 @@ func TestChecksCatch(t *testing.T) {
 		{name: "dashboard lost its cluster variable", muts: []mut{{DirDashboards + "/hpa.json", `"name": "cluster"`, `"name": "kluster"`}}, want: "missing the cluster variable"},
 		{name: "panel without description", muts: []mut{{DirDashboards + "/hpa.json", `"description": "Current and desired replicas against the HPA's min and max."`, `"description": ""`}}, want: "panel has no description"},
 		{name: "matcher on a label the metric lacks", muts: []mut{{DirDashboards + "/pod-detail.json", `kubepulse_container_memory_working_set_bytes{job=\"kubepulse\", cluster=\"$cluster\", namespace=\"$namespace\", pod=~\"$pod\"}`, `kubepulse_container_memory_working_set_bytes{job=\"kubepulse\", cluster=\"$cluster\", namespace=\"$namespace\", pod=~\"$pod\", resource=\"memory\"}`}}, want: `kubepulse_container_memory_working_set_bytes has no label "resource"`},
+		{name: "panel without unit", muts: []mut{{DirDashboards + "/load-test.json", `"unit": "reqps"`, `"unit": ""`}}, want: "panel Request rate: panel has no unit"},
 		{name: "logs collector not landed", drop: "kubepulse_log_", want: "metric kubepulse_log_matches_total is produced neither"},
 		{name: "hpa collector not landed", drop: "kubepulse_hpa_", want: "metric kubepulse_hpa_current_replicas is produced neither"},
 	} {
