@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/kubepulse/kubepulse/collector/usage/kubelettest"
+	"github.com/kubepulse/kubepulse/collector/usage/kubelettext"
 )
 
 // nodeBody renders one kubelet's /metrics/resource for pods x containers,
@@ -58,14 +59,14 @@ func parseExpfmt(data []byte, r *renderer) error {
 	if err != nil {
 		return err
 	}
-	var s Sample
+	var s kubelettext.Sample
 	var vb []byte
 	for _, fam := range []struct {
 		name string
-		kind Kind
-	}{{"container_cpu_usage_seconds_total", KindCPU}, {"container_memory_working_set_bytes", KindMemory}} {
+		kind kubelettext.Kind
+	}{{"container_cpu_usage_seconds_total", kubelettext.KindCPU}, {"container_memory_working_set_bytes", kubelettext.KindMemory}} {
 		for _, m := range mfs[fam.name].GetMetric() {
-			s = Sample{Kind: fam.kind}
+			s = kubelettext.Sample{Kind: fam.kind}
 			for _, lp := range m.GetLabel() {
 				switch lp.GetName() {
 				case "namespace":
@@ -77,7 +78,7 @@ func parseExpfmt(data []byte, r *renderer) error {
 				}
 			}
 			v := m.GetCounter().GetValue()
-			if fam.kind == KindMemory {
+			if fam.kind == kubelettext.KindMemory {
 				v = m.GetGauge().GetValue()
 			}
 			vb = strconv.AppendFloat(vb[:0], v, 'g', -1, 64)
@@ -98,7 +99,7 @@ func BenchmarkParseNode(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			r.reset("node-0001")
-			if st := Parse(body, r.add); st.Samples != 440 {
+			if st := kubelettext.Parse(body, r.add); st.Samples != 440 {
 				b.Fatalf("%d samples", st.Samples)
 			}
 			_ = r.result(time.Time{})
@@ -144,7 +145,7 @@ func fill(bs [][]byte, nodes int, parse func([]byte, *renderer) error) *Store {
 }
 
 func parseScanner(data []byte, r *renderer) error {
-	Parse(data, r.add)
+	kubelettext.Parse(data, r.add)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-kit/log"
 	dto "github.com/prometheus/client_model/go"
@@ -95,7 +96,7 @@ func TestServedThroughFramework(t *testing.T) {
 // TestKubelettestRender checks that the fake's output is valid exposition
 // with the families the kubelet serves.
 func TestKubelettestRender(t *testing.T) {
-	body := kubelettest.Render([]kubelettest.Container{{Namespace: "a", Pod: `p"q`, Name: "c", CPUSeconds: 1, MemoryBytes: 2}}, timeZero.AddDate(2026, 0, 0))
+	body := kubelettest.Render([]kubelettest.Container{{Namespace: "a", Pod: `p"q`, Name: "c", CPUSeconds: 1, MemoryBytes: 2}}, time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC))
 	p := expfmt.NewTextParser(model.LegacyValidation)
 	mfs, err := p.TextToMetricFamilies(strings.NewReader(string(body)))
 	if err != nil {

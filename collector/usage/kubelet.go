@@ -18,6 +18,8 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+
+	"github.com/kubepulse/kubepulse/collector/usage/kubelettext"
 )
 
 // Node is a kubelet to read: the node name and where its kubelet listens.
@@ -264,7 +266,7 @@ func (k *KubeletSource) fetchAndStore(ctx context.Context, n Node, token string,
 	r := k.rendPool.Get().(*renderer)
 	defer k.rendPool.Put(r)
 	r.reset(n.Name)
-	st := Parse(buf.Bytes(), r.add)
+	st := kubelettext.Parse(buf.Bytes(), r.add)
 	for _, le := range st.Errors {
 		level.Warn(k.logger).Log("msg", "skipping malformed line in kubelet usage output; the kubelet or a proxy in between serves something that is not Prometheus text format", "node", n.Name, "url", u, "line", le.Line, "err", le.Msg, "text", le.Text)
 	}

@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
+
+	"github.com/kubepulse/kubepulse/collector/usage/kubelettext"
 )
 
 // MetricsAPISource reads metrics.k8s.io PodMetrics. Those carry CPU as a
@@ -69,7 +71,7 @@ func (m *MetricsAPISource) Round(ctx context.Context) error {
 	})
 	byNode := map[string]*renderer{}
 	bad := 0
-	var s Sample
+	var s kubelettext.Sample
 	for i := range items {
 		pm := &items[i]
 		node := ""
@@ -117,9 +119,9 @@ func (m *MetricsAPISource) Round(ctx context.Context) error {
 			st.seen = true
 			ns, pod, cn := escapeLabel(pm.Namespace), escapeLabel(pm.Name), escapeLabel(c.Name)
 			var vb [32]byte
-			s = Sample{Kind: KindCPU, Namespace: ns, Pod: pod, Container: cn, Value: strconv.AppendFloat(vb[:0], st.seconds, 'g', -1, 64)}
+			s = kubelettext.Sample{Kind: kubelettext.KindCPU, Namespace: ns, Pod: pod, Container: cn, Value: strconv.AppendFloat(vb[:0], st.seconds, 'g', -1, 64)}
 			r.add(&s)
-			s.Kind, s.Value = KindMemory, strconv.AppendFloat(vb[:0], mem, 'g', -1, 64)
+			s.Kind, s.Value = kubelettext.KindMemory, strconv.AppendFloat(vb[:0], mem, 'g', -1, 64)
 			r.add(&s)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kubepulse/kubepulse/collector"
+	"github.com/kubepulse/kubepulse/collector/usage/kubelettext"
 )
 
 const collectorName = "usage"
@@ -276,7 +277,7 @@ func (r *renderer) reset(node string) {
 // add appends one sample. Label values arrive escaped and are copied as is.
 // A duplicate series (cAdvisor can list a restarted container twice) keeps
 // the first value, because Prometheus rejects a scrape's duplicates anyway.
-func (r *renderer) add(s *Sample) {
+func (r *renderer) add(s *kubelettext.Sample) {
 	r.key = append(r.key[:0], byte(s.Kind))
 	r.key = append(r.key, s.Namespace...)
 	r.key = append(r.key, 0)
@@ -291,7 +292,7 @@ func (r *renderer) add(s *Sample) {
 	r.seen[h] = struct{}{}
 	r.series++
 	var b []byte
-	if s.Kind == KindCPU {
+	if s.Kind == kubelettext.KindCPU {
 		b = append(r.cpu, cpuDef.Name...)
 	} else {
 		b = append(r.mem, memDef.Name...)
@@ -311,7 +312,7 @@ func (r *renderer) add(s *Sample) {
 		b = append(b, s.Timestamp...)
 	}
 	b = append(b, '\n')
-	if s.Kind == KindCPU {
+	if s.Kind == kubelettext.KindCPU {
 		r.cpu = b
 	} else {
 		r.mem = b

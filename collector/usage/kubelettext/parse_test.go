@@ -1,4 +1,4 @@
-package usage
+package kubelettext
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -255,31 +254,50 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("container_memory_working_set_bytes{ namespace = \"ns\" , pod=\"p\",container=\"c\", }\t42\r\n"))
 	f.Add([]byte("<html>\n}}}\n{\"a\":1}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := newRenderer(true)
-		r.reset("node-\"1\"")
-		st := Parse(data, r.add)
+		// Re-render every accepted sample as the usage store does (label
+		// values and value text copied verbatim) and have expfmt check it.
+		var cpu, mem bytes.Buffer
+		seen := map[string]bool{}
+		n := 0
+		st := Parse(data, func(s *Sample) {
+			key := string(rune('0'+s.Kind)) + string(s.Namespace) + "\x00" + string(s.Pod) + "\x00" + string(s.Container)
+			if seen[key] {
+				return
+			}
+			seen[key] = true
+			n++
+			b, name := &cpu, "cpu"
+			if s.Kind == KindMemory {
+				b, name = &mem, "mem"
+			}
+			b.WriteString(name + `{namespace="`)
+			b.Write(s.Namespace)
+			b.WriteString(`",pod="`)
+			b.Write(s.Pod)
+			b.WriteString(`",container="`)
+			b.Write(s.Container)
+			b.WriteString(`"} `)
+			b.Write(s.Value)
+			if len(s.Timestamp) > 0 {
+				b.WriteByte(' ')
+				b.Write(s.Timestamp)
+			}
+			b.WriteByte('\n')
+		})
 		if st.Samples+st.Ignored+st.Bad != st.Lines {
 			t.Fatalf("samples %d + ignored %d + bad %d != lines %d", st.Samples, st.Ignored, st.Bad, st.Lines)
 		}
 		if st.Bad > 0 && len(st.Errors) == 0 {
 			t.Fatal("bad lines without errors")
 		}
-		u := r.result(timeZero)
-		var out bytes.Buffer
-		out.WriteString(cpuDef.Header())
-		out.Write(u.cpu)
-		out.WriteString(memDef.Header())
-		out.Write(u.mem)
+		out := "# TYPE cpu counter\n" + cpu.String() + "# TYPE mem gauge\n" + mem.String()
 		p := expfmt.NewTextParser(model.LegacyValidation)
-		mfs, err := p.TextToMetricFamilies(&out)
+		mfs, err := p.TextToMetricFamilies(strings.NewReader(out))
 		if err != nil {
-			t.Fatalf("rendered output rejected by expfmt: %v\n%s", err, out.String())
+			t.Fatalf("re-rendered samples rejected by expfmt: %v\n%s", err, out)
 		}
-		n := len(mfs[cpuDef.Name].GetMetric()) + len(mfs[memDef.Name].GetMetric())
-		if n != u.series {
-			t.Fatalf("expfmt sees %d series, renderer %d", n, u.series)
+		if got := len(mfs["cpu"].GetMetric()) + len(mfs["mem"].GetMetric()); got != n {
+			t.Fatalf("expfmt sees %d series, scanner %d", got, n)
 		}
 	})
 }
-
-var timeZero time.Time

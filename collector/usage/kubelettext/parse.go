@@ -1,4 +1,7 @@
-package usage
+// Package kubelettext scans the kubelet's Prometheus text (/metrics/resource,
+// /metrics/cadvisor) for container CPU and memory samples. It has no
+// Kubernetes dependencies, so its fuzz target builds and starts fast.
+package kubelettext
 
 import (
 	"bytes"
