@@ -41,9 +41,9 @@ func newFixture(t *testing.T, cfg Config, objs, owners []runtime.Object) *fixtur
 	meta := metafake.NewSimpleMetadataClient(sch, owners...)
 	src := NewSource(cfg, nil, client, meta, log.NewNopLogger())
 	f := &fixture{src: src, client: client, meta: meta, cols: map[string]*Collector{
-		"hpa":  NewCollector(src, "hpa", kindHPAs, "hpas"),
-		"node": NewCollector(src, "node", kindNodes|kindPods, "nodes", "pods"),
-		"pod":  NewCollector(src, "pod", kindPods|kindOwners, "pods", "replicasets", "jobs"),
+		"hpa":  NewHPACollector(src),
+		"node": NewNodeCollector(src),
+		"pod":  NewPodCollector(src),
 	}}
 	if err := src.Start(testContext(t)); err != nil {
 		t.Fatal(err)
@@ -365,9 +365,9 @@ func TestSourceUpOnListFailure(t *testing.T) {
 	_ = metav1.AddMetaToScheme(sch)
 	src := NewSource(Config{}, nil, client, metafake.NewSimpleMetadataClient(sch, owners...), log.NewNopLogger())
 	set := collector.NewSet(log.NewNopLogger(), map[string]collector.Collector{
-		"hpa":  NewCollector(src, "hpa", kindHPAs, "hpas"),
-		"node": NewCollector(src, "node", kindNodes|kindPods, "nodes", "pods"),
-		"pod":  NewCollector(src, "pod", kindPods|kindOwners, "pods", "replicasets", "jobs"),
+		"hpa":  NewHPACollector(src),
+		"node": NewNodeCollector(src),
+		"pod":  NewPodCollector(src),
 	})
 	if err := set.Start(testContext(t)); err != nil {
 		t.Fatal(err)
@@ -460,8 +460,8 @@ current-context: x
 func TestPodSinkReplace(t *testing.T) {
 	objs, _ := fixtureObjects(t)
 	src := NewSource(Config{TotalShards: 1}, nil, nil, nil, log.NewNopLogger())
-	pc := NewCollector(src, "pod", kindPods|kindOwners, "pods")
-	nc := NewCollector(src, "node", kindNodes|kindPods, "nodes")
+	pc := NewPodCollector(src)
+	nc := NewNodeCollector(src)
 	sink := &podSink{s: src, st: &sourceStatus{}, keys: map[string]struct{}{}}
 	var pods []any
 	for _, o := range objs {

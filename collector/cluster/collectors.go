@@ -20,23 +20,15 @@ var (
 )
 
 func init() {
-	collector.Register("node", true, func(l log.Logger) (collector.Collector, error) {
-		return newCollector(l, "node", kindNodes|kindPods, "nodes", "pods")
-	})
-	collector.Register("pod", true, func(l log.Logger) (collector.Collector, error) {
-		return newCollector(l, "pod", kindPods|kindOwners, "pods", "replicasets", "jobs")
-	})
-	collector.Register("hpa", true, func(l log.Logger) (collector.Collector, error) {
-		return newCollector(l, "hpa", kindHPAs, "hpas")
-	})
-}
-
-func newCollector(l log.Logger, name string, kinds int, sources ...string) (collector.Collector, error) {
-	s, err := Shared(l)
-	if err != nil {
-		return nil, err
+	for name, mk := range map[string]func(*Source) *Collector{"node": NewNodeCollector, "pod": NewPodCollector, "hpa": NewHPACollector} {
+		collector.Register(name, true, func(l log.Logger) (collector.Collector, error) {
+			s, err := Shared(l)
+			if err != nil {
+				return nil, err
+			}
+			return mk(s), nil
+		})
 	}
-	return NewCollector(s, name, kinds, sources...), nil
 }
 
 // Collector serves one kind's pre-rendered store plus the status of the
@@ -47,8 +39,8 @@ type Collector struct {
 	sources []string
 }
 
-// NewCollector wires a collector (node, pod or hpa) to a source; for tests.
-func NewCollector(s *Source, name string, kinds int, sources ...string) *Collector {
+// newCollector wires a collector (node, pod or hpa) to a source.
+func newCollector(s *Source, name string, kinds int, sources ...string) *Collector {
 	s.require(kinds)
 	c := &Collector{src: s, sources: s.claim(name, sources...)}
 	switch name {
@@ -88,3 +80,20 @@ func (c *Collector) Start(ctx context.Context) error { return c.src.Start(ctx) }
 
 // Ready is true once every informer has synced.
 func (c *Collector) Ready() bool { return c.src.Synced() }
+
+// NewNodeCollector, NewPodCollector and NewHPACollector wire the three
+// collectors to an explicit source (for the integration tier, which builds
+// the source with NewSource against its own API server). The node collector
+// reports the nodes and pods sources, the pod collector replicasets and jobs
+// (and pods when the node collector is absent), the hpa collector hpas.
+func NewNodeCollector(s *Source) *Collector {
+	return newCollector(s, "node", kindNodes|kindPods, "nodes", "pods")
+}
+
+// NewPodCollector: see NewNodeCollector.
+func NewPodCollector(s *Source) *Collector {
+	return newCollector(s, "pod", kindPods|kindOwners, "pods", "replicasets", "jobs")
+}
+
+// NewHPACollector: see NewNodeCollector.
+func NewHPACollector(s *Source) *Collector { return newCollector(s, "hpa", kindHPAs, "hpas") }

@@ -103,8 +103,8 @@ func TestRealWorldObjects(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			src := NewSource(Config{TotalShards: 1}, nil, nil, nil, log.NewNopLogger())
-			nc := NewCollector(src, "node", kindNodes|kindPods, "nodes", "pods")
-			pc := NewCollector(src, "pod", kindPods|kindOwners, "pods")
+			nc := NewNodeCollector(src)
+			pc := NewPodCollector(src)
 			nodes := loadObjects(t, filepath.Join(dir, tc.nodes), "Node")
 			var pods []runtime.Object
 			var podList []*v1.Pod
