@@ -72,7 +72,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	format := expfmt.NegotiateAccept(r.Header, expfmt.FmtProtoDelim, expfmt.FmtText)
+	format := h.set.negotiate(r.Header)
 	w.Header().Set("Content-Type", string(format))
 
 	var out io.Writer = w
@@ -92,6 +92,41 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := bw.Flush(); err != nil {
 		level.Debug(h.opts.Logger).Log("msg", "error flushing metrics", "err", err)
 	}
+}
+
+// negotiate picks the exposition format. Pre-rendered bytes are text, and
+// converting them to protobuf costs a full parse per scrape (tens of seconds
+// at 150k pods), so a set with raw writers serves text whenever the scraper
+// accepts it, even if it prefers protobuf. Native histograms (load-test
+// latency) therefore need protobuf from an exporter without raw collectors;
+// docs/exporter.md says so.
+func (s *Set) negotiate(h http.Header) expfmt.Format {
+	if s.hasRaw() && acceptsText(h.Get("Accept")) {
+		return expfmt.NegotiateAccept(h, expfmt.FmtText)
+	}
+	return expfmt.NegotiateAccept(h, expfmt.FmtProtoDelim, expfmt.FmtText)
+}
+
+func (s *Set) hasRaw() bool {
+	for _, n := range s.collectors {
+		if _, ok := n.c.(RawWriter); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func acceptsText(accept string) bool {
+	if accept == "" {
+		return true
+	}
+	for _, part := range strings.Split(accept, ",") {
+		mt := strings.TrimSpace(strings.SplitN(part, ";", 2)[0])
+		if mt == "text/plain" || mt == "text/*" || mt == "*/*" {
+			return true
+		}
+	}
+	return false
 }
 
 func gzipAccepted(h http.Header) bool {

@@ -140,6 +140,31 @@ func TestHandlerReportsEachCollector(t *testing.T) {
 	}
 }
 
+func TestNegotiationPrefersTextForRawCollectors(t *testing.T) {
+	// What Prometheus sends when native histograms are enabled.
+	promAccept := `application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,text/plain;version=0.0.4;q=0.3`
+	protoOnly := string(expfmt.FmtProtoDelim)
+	tests := []struct {
+		name   string
+		cs     map[string]Collector
+		accept string
+		want   expfmt.FormatType
+	}{
+		{"raw, prometheus accept", map[string]Collector{"raw": rawCollector{}}, promAccept, expfmt.TypeTextPlain},
+		{"raw, protobuf only", map[string]Collector{"raw": rawCollector{}}, protoOnly, expfmt.TypeProtoDelim},
+		{"no raw, prometheus accept", map[string]Collector{"a": constCollector{}}, promAccept, expfmt.TypeProtoDelim},
+		{"no raw, no accept", map[string]Collector{"a": constCollector{}}, "", expfmt.TypeTextPlain},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, _ := scrape(t, NewSet(log.NewNopLogger(), tt.cs).Handler(HandlerOpts{}), tt.accept)
+			if got := expfmt.Format(resp.Header.Get("Content-Type")).FormatType(); got != tt.want {
+				t.Fatalf("Content-Type %q, want format type %v", resp.Header.Get("Content-Type"), tt.want)
+			}
+		})
+	}
+}
+
 func TestHandlerIncludesExtraGatherer(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "kubepulse_test_extra", Help: "x"})
