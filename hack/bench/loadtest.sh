@@ -7,6 +7,8 @@
 #
 #   ROUNDS=5 DURATION=5s CONNS=50 bash hack/bench/loadtest.sh
 #
+# KUBEPULSE=/path/to/kubepulse skips building the binary.
+#
 # CPU is user+sys seconds of each client (from /usr/bin/time) and of the
 # server during that client's run (from /proc): client and server share the
 # machine's cores, so a client that burns less CPU leaves more to the server.
@@ -31,7 +33,11 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 echo "bench: building kubepulse, vegeta and the target server"
-(cd "$root" && go build -trimpath -o "$bin/kubepulse" .)
+kp=${KUBEPULSE:-}
+if [ -z "$kp" ]; then # KUBEPULSE=/path/to/kubepulse benchmarks a given binary
+  (cd "$root" && go build -trimpath -o "$bin/kubepulse" .)
+  kp=$bin/kubepulse
+fi
 if [ ! -x "$bin/vegeta" ]; then
   (cd "$root/hack/tools/bench" && CGO_ENABLED=0 go build -trimpath -o "$bin/vegeta" github.com/tsenart/vegeta/v12)
 fi
@@ -41,7 +47,11 @@ url="http://127.0.0.1:$PORT/"
 "$bin/bench-httpserver" -addr "127.0.0.1:$PORT" &
 srv=$!
 trap 'kill $srv 2>/dev/null || true' EXIT
-for _ in $(seq 50); do curl -sf "$url" >/dev/null 2>&1 && break; sleep 0.1; done 2>/dev/null || sleep 1
+sleep 0.5
+if ! kill -0 "$srv" 2>/dev/null; then
+  echo "bench: the target server did not start (port $PORT busy? set PORT=...)" >&2
+  exit 1
+fi
 
 secs=${DURATION%s}
 clk=$(getconf CLK_TCK)
@@ -53,7 +63,7 @@ run() {
   s0=$(srv_cpu)
   case $tool in
     kubepulse)
-      /usr/bin/time -f "%U %S" -o "$tm" "$bin/kubepulse" loadtest --rate 0 --max-in-flight "$CONNS" --duration "$DURATION" \
+      /usr/bin/time -f "%U %S" -o "$tm" "$kp" loadtest --rate 0 --max-in-flight "$CONNS" --duration "$DURATION" \
         --progress none --summary-json "$out/loadtest-summary.json" "$url" >"$log" 2>&1
       rps=$(awk -F'[:,]' '/"throughput_rps"/ {gsub(/ /,"",$2); print $2}' "$out/loadtest-summary.json") ;;
     wrk)

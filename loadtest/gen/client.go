@@ -144,9 +144,10 @@ type connPool struct {
 }
 
 type conn struct {
-	nc   net.Conn
-	br   *bufio.Reader
-	pool *connPool
+	nc       net.Conn
+	br       *bufio.Reader
+	pool     *connPool
+	deadline int64 // unix ns of the deadline set on nc; 0 when none
 }
 
 func newConnPool(addr string, tlsConfig *tls.Config, dialTimeout time.Duration) *connPool {

@@ -15,7 +15,6 @@ import (
 // workers write; workers use shards to keep cache lines apart.
 type Hist struct {
 	counts [histBuckets]atomic.Uint64
-	n      atomic.Uint64
 	sum    atomic.Uint64 // ns; overflows after ~580 years of summed latency
 	max    atomic.Uint64
 	min    atomic.Uint64 // stored as ^v so that zero means "none"
@@ -57,7 +56,6 @@ func (h *Hist) Record(d time.Duration) {
 		v = uint64(d)
 	}
 	h.counts[bucketOf(v)].Add(1)
-	h.n.Add(1)
 	h.sum.Add(v)
 	for {
 		m := h.max.Load()
@@ -91,9 +89,9 @@ func (s *Snapshot) AddFrom(h *Hist) {
 	for i := range h.counts {
 		if c := h.counts[i].Load(); c != 0 {
 			s.Counts[i] += c
+			s.N += c
 		}
 	}
-	s.N += h.n.Load()
 	s.Sum += h.sum.Load()
 	if m := h.max.Load(); m > s.Max {
 		s.Max = m

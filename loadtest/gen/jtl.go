@@ -47,7 +47,7 @@ func (w *worker) appendJTL(tm *template, intended time.Time, lat, connect time.D
 	b = append(b, ',')
 	b = strconv.AppendInt(b, tm.sent, 10)
 	b = append(b, ',')
-	active := w.r.inFlight.Load() + 1
+	active := w.r.InFlight() + 1
 	b = strconv.AppendInt(b, active, 10)
 	b = append(b, ',')
 	b = strconv.AppendInt(b, active, 10)

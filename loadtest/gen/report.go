@@ -53,7 +53,7 @@ func (r *Runner) Stats() *Stats {
 	}
 	s.Dropped = r.dropped.Load()
 	s.Interrupted = r.interrupted.Load()
-	s.InFlight = r.inFlight.Load()
+	s.InFlight = r.InFlight()
 	r.mu.Lock()
 	s.Scheduled = r.next
 	r.mu.Unlock()
