@@ -180,6 +180,16 @@ func TestDeployManifests(t *testing.T) {
 		if !slices.Contains(dep.Spec.Template.Spec.Containers[0].Args, "--usage.source=kubelet") {
 			t.Errorf("Deployment args %v lack --usage.source=kubelet", dep.Spec.Template.Spec.Containers[0].Args)
 		}
+		// job="kubepulse" is the generated mixin's default selector.
+		job := false
+		for _, ep := range sm.Spec.Endpoints {
+			for _, r := range ep.RelabelConfigs {
+				job = job || r.TargetLabel == "job" && r.Replacement != nil && *r.Replacement == "kubepulse"
+			}
+		}
+		if !job {
+			t.Error(`ServiceMonitor does not set job="kubepulse", the mixin's default selector`)
+		}
 		// The ServiceMonitor must select both Services and name their port.
 		for _, s := range svcs {
 			for k, v := range sm.Spec.Selector.MatchLabels {
