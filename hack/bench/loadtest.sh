@@ -109,4 +109,13 @@ for p in wrk hey vegeta; do
   ratios=$(awk -v p="$p" '$2=="kubepulse" {k[$1]=$3} $2==p {q[$1]=$3} END {for (r in k) if (q[r] > 0) printf "%.2f\n", k[r]/q[r]}' "$out/loadtest-results.$$" | sort -g)
   printf "  kubepulse/%-7s median %s  (rounds: %s)\n" "$p" "$(echo "$ratios" | median)" "$(echo $ratios)"
 done
+
+# Open model near capacity: half of kubepulse's median closed-loop maximum,
+# to show the planned rate is held (achieved vs planned, drops, p99).
+half=$(awk -v t=kubepulse '$2==t {print $3}' "$out/loadtest-results.$$" | median | awk '{printf "%d", $1/2}')
 rm -f "$out/loadtest-results.$$"
+echo
+echo "open model at half that maximum: --rate $half --duration $DURATION --max-in-flight $CONNS"
+"$kp" loadtest --rate "$half" --max-in-flight "$CONNS" --duration "$DURATION" --progress none \
+  --summary-json "$out/loadtest-open.json" "$url" >"$out/loadtest-open.log" 2>&1
+awk -F'[:,]' '/"planned_requests"|"completed_requests"|"dropped"|"throughput_rps"|"p50"|"p99"|"max"/ {gsub(/[ "]/,"",$1); gsub(/ /,"",$2); printf "  %s=%s", $1, $2} END {print ""}' "$out/loadtest-open.json"
