@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -163,4 +165,54 @@ func diffSeries(want, got map[string]float64) error {
 		msgs = append(msgs[:25], fmt.Sprintf("... and %d more", len(msgs)-25))
 	}
 	return fmt.Errorf("%d differences:\n  %s", len(msgs), strings.Join(msgs, "\n  "))
+}
+
+// klogLine matches klog's header (Lmmdd hh:mm:ss.uuuuuu pid file:line]).
+var (
+	klogLine = regexp.MustCompile(`(?m)^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+ +\d+ [^ ]+:\d+\] .*$`)
+	klogErr  = regexp.MustCompile(` err="((?:[^"\\]|\\.)*)"`)
+)
+
+// checkKlogMirrored fails when client-go reported an error only through
+// klog's default stderr output: every error in a klog line must also be in a
+// go-kit line (which honours --log.format and --log.level). klog lines that
+// merely duplicate a go-kit line are logged for the report, not failed.
+func checkKlogMirrored(t *testing.T, x *testenv.Exporter) {
+	t.Helper()
+	logs := x.Logs()
+	var kit []string
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, "level=") && !klogLine.MatchString(l) {
+			if m := klogErr.FindStringSubmatch(l); m != nil {
+				if v, err := strconv.Unquote(`"` + m[1] + `"`); err == nil {
+					kit = append(kit, v)
+				}
+			}
+		}
+	}
+	dups := 0
+	for _, l := range klogLine.FindAllString(logs, -1) {
+		m := klogErr.FindStringSubmatch(l)
+		if m == nil {
+			continue // informational klog line, no error in it
+		}
+		v, err := strconv.Unquote(`"` + m[1] + `"`)
+		if err != nil {
+			v = m[1]
+		}
+		mirrored := false
+		for _, k := range kit {
+			if k != "" && strings.Contains(v, k) {
+				mirrored = true
+				break
+			}
+		}
+		if !mirrored {
+			t.Errorf("an error reached only klog, not the exporter's go-kit log:\n%s", l)
+			continue
+		}
+		if dups++; dups == 1 {
+			t.Logf("klog also printed (duplicate of a go-kit line, bypasses --log.format): %s", l)
+		}
+	}
 }

@@ -154,6 +154,7 @@ func TestOutage(t *testing.T) {
 			t.Errorf("no relist of pods by %s after the restart and compaction; watches: %v", exporterUser, watches)
 		}
 		t.Logf("after restart: relists %v; watches %d", relists, len(watches))
+		checkKlogMirrored(t, x)
 		for _, l := range strings.Split(x.Logs(), "\n") {
 			if strings.Contains(l, "too old") || strings.Contains(l, "compacted") {
 				t.Logf("exporter: %s", l)

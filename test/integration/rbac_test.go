@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-logfmt/logfmt"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -159,6 +160,9 @@ func TestRBACFromDeploy(t *testing.T) {
 	}
 
 	t.Run("full role syncs and serves", func(t *testing.T) {
+		for _, tc := range []struct{ group, resource string }{{"", "nodes"}, {"", "pods"}, {"autoscaling", "horizontalpodautoscalers"}, {"apps", "replicasets"}, {"batch", "jobs"}} {
+			waitAccess(ctx, t, admin, d, tc.group, tc.resource, true)
+		}
 		x := run(t)
 		if err := x.WaitReady(testContext(t, 2*time.Minute)); err != nil {
 			t.Fatal(err)
@@ -216,6 +220,9 @@ func TestRBACFromDeploy(t *testing.T) {
 			}
 			setClusterRole(ctx, t, admin, role)
 			t.Cleanup(func() { setClusterRole(context.Background(), t, admin, d.role.DeepCopy()) })
+			// Start the exporter only once the apiserver's authorizer has seen
+			// the new role, or it could list with the old one and sync.
+			waitAccess(ctx, t, admin, d, tc.group, tc.resource, false)
 
 			x := run(t)
 			want := fmt.Sprintf(`cannot list resource %q in API group %q`, tc.resource, tc.group)
@@ -244,6 +251,7 @@ func TestRBACFromDeploy(t *testing.T) {
 				}
 				time.Sleep(time.Second)
 			}
+			checkKlogMirrored(t, x)
 			code, _, err := x.Get(ctx, "/metrics")
 			if err != nil || code != http.StatusOK {
 				t.Errorf("/metrics while unready: %d %v, want 200 (own metrics keep being served)", code, err)
@@ -289,4 +297,25 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// waitAccess waits until a SubjectAccessReview for the deploy/ ServiceAccount
+// listing group/resource cluster-wide answers allowed.
+func waitAccess(ctx context.Context, t *testing.T, c kubernetes.Interface, d deployRBAC, group, resource string, allowed bool) {
+	t.Helper()
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:               "system:serviceaccount:" + d.sa.Namespace + ":" + d.sa.Name,
+		Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + d.sa.Namespace, "system:authenticated"},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "list", Group: group, Resource: resource},
+	}}
+	eventually(ctx, t, fmt.Sprintf("authorizer: list %s.%s allowed=%v", resource, group, allowed), func() error {
+		r, err := c.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		if err != nil {
+			return err
+		}
+		if r.Status.Allowed != allowed {
+			return fmt.Errorf("allowed=%v (%s)", r.Status.Allowed, r.Status.Reason)
+		}
+		return nil
+	})
 }
