@@ -25,45 +25,47 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
-// synthetic builds a cluster of nodes and pods (2 containers each) shaped
-// like a real one: Deployment-owned pods in 200 namespaces, cpu/memory
-// requests and limits, some restarts.
-func synthetic(nodes, pods int) ([]*v1.Node, []*v1.Pod) {
-	ns := make([]*v1.Node, nodes)
-	for i := range ns {
-		name := fmt.Sprintf("ip-10-%d-%d-%d.eu-west-1.compute.internal", i/65536, i/256%256, i%256)
-		ns[i] = &v1.Node{
-			ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID(fmt.Sprintf("node-%08d", i)),
-				Labels: map[string]string{v1.LabelTopologyZone: fmt.Sprintf("eu-west-1%c", 'a'+i%3), v1.LabelInstanceTypeStable: "m6i.4xlarge"}},
-			Status: v1.NodeStatus{
-				Capacity:    rl("cpu", "16", "memory", "64Gi", "pods", "110", "ephemeral-storage", "200Gi"),
-				Allocatable: rl("cpu", "15890m", "memory", "62Gi", "pods", "110", "ephemeral-storage", "180Gi"),
-				Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}, {Type: v1.NodeMemoryPressure, Status: v1.ConditionFalse},
-					{Type: v1.NodeDiskPressure, Status: v1.ConditionFalse}, {Type: v1.NodePIDPressure, Status: v1.ConditionFalse}},
-				NodeInfo: v1.NodeSystemInfo{KubeletVersion: "v1.34.1", ContainerRuntimeVersion: "containerd://2.0.4", OSImage: "Amazon Linux 2023"},
-			},
-		}
+// synthNode and synthPod build a cluster of nodes and pods (2 containers
+// each) shaped like a real one: Deployment-owned pods in 200 namespaces,
+// cpu/memory requests and limits, some restarts. Objects are made one at a
+// time, as list pages and watch events deliver them, so the generator does
+// not inflate the measured peak memory.
+func synthNodeName(i int) string {
+	return fmt.Sprintf("ip-10-%d-%d-%d.eu-west-1.compute.internal", i/65536, i/256%256, i%256)
+}
+
+func synthNode(i int) *v1.Node {
+	return &v1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: synthNodeName(i), UID: types.UID(fmt.Sprintf("node-%08d", i)),
+			Labels: map[string]string{v1.LabelTopologyZone: fmt.Sprintf("eu-west-1%c", 'a'+i%3), v1.LabelInstanceTypeStable: "m6i.4xlarge"}},
+		Status: v1.NodeStatus{
+			Capacity:    rl("cpu", "16", "memory", "64Gi", "pods", "110", "ephemeral-storage", "200Gi"),
+			Allocatable: rl("cpu", "15890m", "memory", "62Gi", "pods", "110", "ephemeral-storage", "180Gi"),
+			Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}, {Type: v1.NodeMemoryPressure, Status: v1.ConditionFalse},
+				{Type: v1.NodeDiskPressure, Status: v1.ConditionFalse}, {Type: v1.NodePIDPressure, Status: v1.ConditionFalse}},
+			NodeInfo: v1.NodeSystemInfo{KubeletVersion: "v1.34.1", ContainerRuntimeVersion: "containerd://2.0.4", OSImage: "Amazon Linux 2023"},
+		},
 	}
-	ps := make([]*v1.Pod, pods)
+}
+
+func synthPod(i, nodes int) *v1.Pod {
 	ctrl := true
-	for i := range ps {
-		deploy := fmt.Sprintf("service-%d", i/10)
-		rs := deploy + "-7c9d8f6b5"
-		ps[i] = &v1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%05x", rs, i), Namespace: fmt.Sprintf("team-%d", i%200),
-				UID:             types.UID(fmt.Sprintf("0b6e3c1a-4d2f-4c1e-9a7b-%012d", i)),
-				OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: rs, Controller: &ctrl}}},
-			Spec: v1.PodSpec{NodeName: ns[i%nodes].Name, Containers: []v1.Container{
-				ctr("app", rl("cpu", "250m", "memory", "512Mi"), rl("cpu", "1", "memory", "1Gi"), false),
-				ctr("istio-proxy", rl("cpu", "100m", "memory", "128Mi"), rl("memory", "256Mi"), false)}},
-			Status: v1.PodStatus{Phase: v1.PodRunning, ContainerStatuses: []v1.ContainerStatus{
-				{Name: "app", RestartCount: int32(i % 3)}, {Name: "istio-proxy"}}},
-		}
-		if i%50 == 0 {
-			ps[i].Status.ContainerStatuses[0].LastTerminationState.Terminated = &v1.ContainerStateTerminated{Reason: "OOMKilled"}
-		}
+	deploy := fmt.Sprintf("service-%d", i/10)
+	rs := deploy + "-7c9d8f6b5"
+	p := &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%05x", rs, i), Namespace: fmt.Sprintf("team-%d", i%200),
+			UID:             types.UID(fmt.Sprintf("0b6e3c1a-4d2f-4c1e-9a7b-%012d", i)),
+			OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: rs, Controller: &ctrl}}},
+		Spec: v1.PodSpec{NodeName: synthNodeName(i % nodes), Containers: []v1.Container{
+			ctr("app", rl("cpu", "250m", "memory", "512Mi"), rl("cpu", "1", "memory", "1Gi"), false),
+			ctr("istio-proxy", rl("cpu", "100m", "memory", "128Mi"), rl("memory", "256Mi"), false)}},
+		Status: v1.PodStatus{Phase: v1.PodRunning, ContainerStatuses: []v1.ContainerStatus{
+			{Name: "app", RestartCount: int32(i % 3)}, {Name: "istio-proxy"}}},
 	}
-	return ns, ps
+	if i%50 == 0 {
+		p.Status.ContainerStatuses[0].LastTerminationState.Terminated = &v1.ContainerStateTerminated{Reason: "OOMKilled"}
+	}
+	return p
 }
 
 type benchCluster struct {
@@ -113,30 +115,26 @@ func loadCluster(b *testing.B, mode string, nodes, pods int) *benchCluster {
 	benchC, benchLoaded = nil, ""
 	runtime.GC()
 	debug.FreeOSMemory()
-	ns, ps := synthetic(nodes, pods)
 	c := &benchCluster{nodes: nodes, pods: pods, nodeCache: cache.NewStore(cache.MetaNamespaceKeyFunc), podCache: cache.NewStore(cache.MetaNamespaceKeyFunc)}
 	c.src = NewSource(Config{TotalShards: 1}, nil, nil, nil, log.NewNopLogger())
 	c.node = NewNodeCollector(c.src)
 	c.pod = NewPodCollector(c.src)
 	start := time.Now()
-	for i, n := range ns {
-		so, _ := stripNode(n)
+	for i := 0; i < nodes; i++ {
+		so, _ := stripNode(synthNode(i))
 		_ = c.nodeCache.Add(so)
 		if mode == "store" {
 			c.src.onNode(so, false)
 		}
-		ns[i] = nil
 	}
-	for i, p := range ps {
+	for i := 0; i < pods; i++ {
 		if mode == "store" {
-			c.src.podEvent(p)
+			c.src.podEvent(synthPod(i, nodes))
 		} else {
-			_ = c.podCache.Add(p)
+			_ = c.podCache.Add(synthPod(i, nodes))
 		}
-		ps[i] = nil
 	}
 	c.loadTime = time.Since(start)
-	ns, ps = nil, nil
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
