@@ -104,6 +104,7 @@ type Runner struct {
 
 	mu   sync.Mutex // the scheduling token: its holder waits for the next intended time
 	next int64
+	idle atomic.Int64 // workers waiting for the token
 
 	shards      [numShards]shard
 	dropped     atomic.Int64
@@ -284,10 +285,18 @@ func (w *worker) loop(ctx context.Context) {
 // claim takes the scheduling token, counts as dropped the requests that
 // were due more than MaxDelay before this worker became free, waits for the
 // next intended time and hands the token on.
+//
+// A request is dropped only when no other worker is waiting for the token:
+// the mutex lets a just-freed worker overtake queued ones, and when workers
+// are queued the lateness comes from scheduling (a GC pause, a busy CPU),
+// not from a lack of workers, so the request is sent late and its latency,
+// measured from the intended time, shows it.
 func (w *worker) claim(ctx context.Context) (time.Time, bool) {
 	r := w.r
 	s := r.cfg.Schedule
+	r.idle.Add(1)
 	r.mu.Lock()
+	others := r.idle.Add(-1)
 	defer r.mu.Unlock()
 	if ctx.Err() != nil {
 		return time.Time{}, false
@@ -297,7 +306,7 @@ func (w *worker) claim(ctx context.Context) (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	if late := w.free.Sub(r.start) - r.cfg.MaxDelay; at < late {
+	if late := w.free.Sub(r.start) - r.cfg.MaxDelay; at < late && others == 0 {
 		j := s.FirstAtOrAfter(late)
 		if total := s.Total(); j > total {
 			j = total
