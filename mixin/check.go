@@ -62,6 +62,16 @@ func Check(out *Output, known map[string]bool) []Problem {
 		ps = append(ps, Problem{FileRules, "rulefmt", e.Error()})
 	}
 	if recGroups != nil {
+		seen := map[string]bool{}
+		for _, g := range recGroups.Groups {
+			for _, r := range g.Rules {
+				key := r.Record + labels.FromMap(r.Labels).String()
+				if r.Record != "" && seen[key] {
+					ps = append(ps, Problem{FileRules, r.Record, "duplicate recording rule (same name and static labels): its series would flap between expressions"})
+				}
+				seen[key] = true
+			}
+		}
 		for _, g := range recGroups.Groups {
 			for _, r := range g.Rules {
 				if r.Record != "" {

@@ -257,7 +257,12 @@ func Build(cfg *config.Config) *Set {
 			// max/sum by (namespace, workload) drops the cluster and kind
 			// labels: exactly one series per workload, as the external
 			// metrics API needs for a Value target.
-			g.Rules = append(g.Rules, rec(HPARecord(cfg, w.Metric), expr))
+			r := rec(HPARecord(cfg, w.Metric), expr)
+			// The labels the aggregation keeps anyway, set statically too:
+			// rules sharing a record name stay distinct (promtool's
+			// duplicate-rules lint).
+			r.Labels = map[string]string{"namespace": w.Namespace, "workload": w.Name}
+			g.Rules = append(g.Rules, r)
 		}
 		s.Records = append(s.Records, g)
 	}
