@@ -105,6 +105,9 @@ type Runner struct {
 	mu   sync.Mutex // the scheduling token: its holder waits for the next intended time
 	next int64
 	idle atomic.Int64 // workers waiting for the token
+	// scheduled mirrors next for readers: the token's holder keeps mu
+	// while it sleeps until the next intended time.
+	scheduled atomic.Int64
 
 	shards      [numShards]shard
 	dropped     atomic.Int64
@@ -317,11 +320,13 @@ func (w *worker) claim(ctx context.Context) (time.Time, bool) {
 		}
 		i = j
 		r.next = i
+		r.scheduled.Store(i)
 		if at, ok = s.At(i); !ok {
 			return time.Time{}, false
 		}
 	}
 	r.next = i + 1
+	r.scheduled.Store(i + 1)
 	intended := r.start.Add(at)
 	if d := time.Until(intended); d > 0 {
 		w.timer.Reset(d)
@@ -330,6 +335,7 @@ func (w *worker) claim(ctx context.Context) (time.Time, bool) {
 		case <-ctx.Done():
 			w.timer.Stop()
 			r.next = i // not sent, not dropped
+			r.scheduled.Store(i)
 			return time.Time{}, false
 		}
 	}

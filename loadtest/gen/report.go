@@ -54,9 +54,7 @@ func (r *Runner) Stats() *Stats {
 	s.Dropped = r.dropped.Load()
 	s.Interrupted = r.interrupted.Load()
 	s.InFlight = r.InFlight()
-	r.mu.Lock()
-	s.Scheduled = r.next
-	r.mu.Unlock()
+	s.Scheduled = r.scheduled.Load()
 	return s
 }
 
@@ -80,7 +78,6 @@ type Summary struct {
 	Errors        map[string]int64 `json:"errors"`
 	BytesReceived int64            `json:"bytes_received"`
 	BytesSent     int64            `json:"bytes_sent"`
-	SumElapsedMS  int64            `json:"-"`
 }
 
 // LatencySummary holds latency figures in seconds, measured from intended
