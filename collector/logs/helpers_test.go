@@ -59,7 +59,11 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 
 func (e *env) start() *Tailer {
 	e.t.Helper()
-	tl, err := NewTailer(e.cfg, log.NewNopLogger())
+	logger := log.NewNopLogger()
+	if os.Getenv("KUBEPULSE_TEST_DEBUG") != "" {
+		logger = log.NewLogfmtLogger(os.Stderr)
+	}
+	tl, err := NewTailer(e.cfg, logger)
 	if err != nil {
 		e.t.Fatal(err)
 	}

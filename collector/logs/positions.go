@@ -106,14 +106,21 @@ func (sp *savedPositions) claim(dir string, id tail.FileID, fd *os.File) *positi
 	return nil
 }
 
-func (sp *savedPositions) unclaimed() int {
-	n := 0
+// has reports whether an unclaimed entry for inode id in dir exists: such a
+// file resumes from its saved position rather than being taken for a copy.
+func (sp *savedPositions) has(dir string, id tail.FileID) bool {
+	e := sp.byID[id]
+	return e != nil && !e.claimed && filepath.Dir(e.Path) == dir
+}
+
+func (sp *savedPositions) unclaimed() []string {
+	var out []string
 	for _, e := range sp.entries {
 		if !e.claimed {
-			n++
+			out = append(out, fmt.Sprintf("%s@%d(ino %d)", e.Path, e.Offset, e.Ino))
 		}
 	}
-	return n
+	return out
 }
 
 // savePositions writes every tracked file's resume point atomically: temp

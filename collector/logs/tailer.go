@@ -146,6 +146,25 @@ type file struct {
 
 	lagContrib int64 // this file's part of Tailer.lag
 	dropped    bool
+	truncSeen  bool // a reader found it truncated; the scan restarts it
+}
+
+// intact reports whether the open file still holds what was read: not
+// shorter than the offset and starting with the fingerprinted bytes.
+func (f *file) intact() bool {
+	st, err := f.fd.Stat()
+	if err != nil {
+		return true // a read error will tell
+	}
+	if st.Size() < f.readOff {
+		return false
+	}
+	if f.fp.Len > 0 {
+		if ok, err := f.fp.Matches(f.fd); err == nil && !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // Tailer follows every container log file under a kubelet log root.
@@ -391,8 +410,8 @@ func (t *Tailer) scan() {
 		}
 	}
 	if !t.scanned.Load() && t.saved != nil {
-		if n := t.saved.unclaimed(); n > 0 {
-			level.Info(t.logger).Log("msg", "positions of files deleted while stopped were dropped", "count", n)
+		if paths := t.saved.unclaimed(); len(paths) > 0 {
+			level.Info(t.logger).Log("msg", "positions of files deleted while stopped were dropped", "count", len(paths), "files", strings.Join(paths, ","))
 		}
 		t.saved = nil
 	}
@@ -530,6 +549,7 @@ func (t *Tailer) scanSeries(s *series, names []string) {
 	}
 	present := map[tail.FileID]bool{}
 	replaced := map[*file]bool{}
+	trunc := map[*file]bool{}
 	var fresh []listed
 	for _, l := range ls {
 		f := byID[l.id]
@@ -550,36 +570,89 @@ func (t *Tailer) scanSeries(s *series, names []string) {
 			t.rotations.Add(1)
 		}
 		f.name, f.current, f.gone = l.name, l.current, false
+		// Truncated: shorter than what we read, or (truncated and written
+		// again past our offset before this scan) its first bytes changed.
+		tr := l.size < f.readOff || f.truncSeen
+		if !tr && f.fd != nil && f.fp.Len > 0 && l.size != f.size {
+			if ok, err := f.fp.Matches(f.fd); err == nil && !ok {
+				tr = true
+			}
+		}
+		if tr {
+			trunc[f] = true
+		}
 	}
 	// Saved positions match by inode first, so do those before fingerprint-only matches.
 	sort.SliceStable(fresh, func(i, j int) bool {
 		return saved != nil && saved.byID[fresh[i].id] != nil && saved.byID[fresh[j].id] == nil
 	})
+	var curL *listed
+	for i := range ls {
+		if ls[i].current {
+			curL = &ls[i]
+		}
+	}
+	copied := map[*file]bool{}
 	for _, l := range fresh {
-		if !l.current && cur != nil && l.size < int64(cur.fp.Len) && t.prefixOf(filepath.Join(dir, l.name), l.size, filepath.Join(dir, cur.name)) {
-			continue // possibly a copytruncate copy still being written: decide when it is complete
+		p := filepath.Join(dir, l.name)
+		if !l.current && l.size == 0 {
+			continue // nothing to read yet; it may be a copy just being created
+		}
+		nf := &file{name: l.name, id: l.id, current: l.current}
+		if !l.current && cur != nil && cur.fp.Len > 0 && !copied[cur] && !replaced[cur] && (saved == nil || !saved.has(s.c.dir, l.id)) {
+			if l.size < int64(cur.fp.Len) && t.prefixOf(p, l.size, filepath.Join(dir, cur.name)) {
+				continue // possibly a copytruncate copy still being written: decide when it is complete
+			}
+			if t.fpMatches(p, cur.fp) {
+				// A copy of the current file (copytruncate). While the
+				// original still holds the data it is a duplicate and is
+				// ignored; once the original is truncated, the copy takes
+				// over its read state and the original starts again at 0.
+				if !trunc[cur] {
+					continue
+				}
+				present[l.id] = true
+				level.Debug(t.logger).Log("msg", "copytruncate copy found", "copy", p, "original", cur.name, "offset", cur.readOff)
+				t.transfer(s, cur, nf)
+				copied[cur] = true
+				s.files = append(s.files, nf)
+				nf.size = l.size
+				t.relag(nf)
+				continue
+			}
+		}
+		if !l.current && curL != nil && curL.size >= l.size {
+			n := l.size
+			if n > tail.FingerprintSize {
+				n = tail.FingerprintSize
+			}
+			if t.prefixOf(p, n, filepath.Join(dir, curL.name)) {
+				continue // a copy of data the current file still holds: a duplicate for now
+			}
 		}
 		present[l.id] = true
-		nf := &file{name: l.name, id: l.id, current: l.current}
-		t.resumeFile(s, nf, cur, saved, filepath.Join(dir, l.name))
+		t.resumeFile(s, nf, saved, p)
+		level.Debug(t.logger).Log("msg", "new file", "file", p, "offset", nf.readOff, "ino", l.id.Ino, "size", l.size, "cur", cur != nil, "saved", saved != nil)
 		s.files = append(s.files, nf)
 		nf.size = l.size
 		t.relag(nf)
 	}
-	// Truncation is handled after new files, so that a copytruncate copy is
-	// recognised by the fingerprint the original had before it was truncated.
 	for _, l := range ls {
 		f := byID[l.id]
 		if f == nil {
 			continue
 		}
-		if l.size < f.readOff {
-			// copytruncate (or any truncation): read again from 0. A pending
-			// partial line is flushed so nothing is dropped.
+		if trunc[f] {
+			level.Debug(t.logger).Log("msg", "truncated", "file", f.name, "size", l.size, "offset", f.readOff, "copied", copied[f])
 			t.truncations.Add(1)
-			t.flushJoins(s)
+			if !copied[f] {
+				// A pending partial line of the truncated file is counted:
+				// its end will never come.
+				t.flushJoins(s)
+				t.dropEmitted(s, f)
+			}
 			t.setReadOff(f, 0)
-			f.commit, f.format, f.skipToNL, f.skip = 0, formatUnknown, false, nil
+			f.commit, f.format, f.skipToNL, f.skip, f.truncSeen = 0, formatUnknown, false, nil, false
 			f.fp = tail.Fingerprint{}
 		}
 		t.setSize(f, l.size)
@@ -607,9 +680,8 @@ func (t *Tailer) scanSeries(s *series, names []string) {
 }
 
 // resumeFile sets where a newly seen file starts: a saved position (found
-// by inode+fingerprint, or by fingerprint after a move), the read offset of
-// the file it is a copy of (copytruncate), or 0.
-func (t *Tailer) resumeFile(s *series, nf *file, cur *file, saved *savedPositions, path string) {
+// by inode+fingerprint, or by fingerprint after a move), or 0.
+func (t *Tailer) resumeFile(s *series, nf *file, saved *savedPositions, path string) {
 	fd, err := os.Open(path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -635,13 +707,45 @@ func (t *Tailer) resumeFile(s *series, nf *file, cur *file, saved *savedPosition
 			return
 		}
 	}
-	if !nf.current && cur != nil && cur.fp.Len > 0 {
-		// A new rotated file starting like the current one is a copy made by
-		// copytruncate: what we read of the original is already counted.
-		if ok, _ := cur.fp.Matches(fd); ok {
-			nf.readOff, nf.commit = cur.readOff, cur.readOff
+}
+
+// transfer hands the read state of a file to its copytruncate copy, which
+// holds the same bytes at the same offsets.
+func (t *Tailer) transfer(s *series, from, to *file) {
+	to.readOff, to.commit, to.fp, to.format, to.skip, to.skipToNL = from.readOff, from.commit, from.fp, from.format, from.skip, from.skipToNL
+	from.skip = nil
+	for i := range s.join {
+		if s.join[i].f == from {
+			s.join[i].f = to
 		}
 	}
+	for i := range s.emitted {
+		if s.emitted[i].f == from {
+			s.emitted[i].f = to
+		}
+	}
+}
+
+// dropEmitted forgets resume bookkeeping that points into f's old content.
+func (t *Tailer) dropEmitted(s *series, f *file) {
+	kept := s.emitted[:0]
+	for _, r := range s.emitted {
+		if r.f != f {
+			kept = append(kept, r)
+		}
+	}
+	s.emitted = kept
+}
+
+// fpMatches reports whether the file at path begins with fp's bytes.
+func (t *Tailer) fpMatches(path string, fp tail.Fingerprint) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	ok, err := fp.Matches(f)
+	return ok && err == nil
 }
 
 // startsWith reports whether the file at path begins with the bytes fp was
@@ -765,6 +869,7 @@ type worker struct {
 	// k (numbered across rules) in chunk at or after some earlier line, or
 	// len(chunk) when there is none. Searching the chunk once instead of
 	// every line separately is what makes non-matching lines cheap.
+	fpBuf [tail.FingerprintSize]byte
 	chunk []byte
 	next  []int
 	lo    []int // fold literals: cached next lower/upper-case rare byte
@@ -821,6 +926,14 @@ func (t *Tailer) readFile(ctx context.Context, w *worker, s *series, f *file, bu
 	}
 	for budget > 0 && ctx.Err() == nil {
 		budget--
+		// The file must still be the one we read: a truncation (copytruncate)
+		// makes our offset point into new content. Checked before and after
+		// the read, so a chunk read across a truncation is discarded; the
+		// scan then restarts the file at 0.
+		if !f.intact() {
+			f.truncSeen = true
+			return budget, false
+		}
 		n, err := f.fd.ReadAt(w.buf, f.readOff)
 		if err != nil && err != io.EOF {
 			t.errs[errRead].Add(1)
@@ -830,20 +943,38 @@ func (t *Tailer) readFile(ctx context.Context, w *worker, s *series, f *file, bu
 		if n == 0 {
 			return budget, true
 		}
+		if !f.intact() {
+			f.truncSeen = true
+			return budget, false
+		}
 		full := n == len(w.buf)
 		final := !full && (f.gone || !f.current)
 		consumed := t.consume(w, s, f, w.buf[:n], full, final)
 		t.setReadOff(f, f.readOff+int64(consumed))
 		if f.fp.Len < tail.FingerprintSize && f.readOff > int64(f.fp.Len) {
-			if fp, err := tail.FingerprintOf(f.fd); err == nil {
-				f.fp = fp
-			}
+			t.growFingerprint(w, f)
 		}
 		if !full {
 			return budget, true
 		}
 	}
 	return budget, false
+}
+
+// growFingerprint extends a short fingerprint as the file grows, only if
+// the bytes it covered are unchanged (else the file was truncated and
+// rewritten, and the scan restarts it).
+func (t *Tailer) growFingerprint(w *worker, f *file) {
+	buf := w.fpBuf[:]
+	n, err := f.fd.ReadAt(buf, 0)
+	if err != nil && err != io.EOF {
+		return
+	}
+	if n < f.fp.Len || (f.fp.Len > 0 && tail.FingerprintBytes(buf[:f.fp.Len]) != f.fp) {
+		f.truncSeen = true
+		return
+	}
+	f.fp = tail.FingerprintBytes(buf[:n])
 }
 
 // consume parses the complete records in chunk and returns the bytes used.
