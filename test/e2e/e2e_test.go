@@ -128,11 +128,19 @@ func TestE2E(t *testing.T) {
 		t.Fatalf("Prometheus cannot scrape the exporter: %v", err)
 	}
 
+	// Each assertion gets its own deadline so that a failure is reported in
+	// minutes, with what was still missing.
+	step := func(d time.Duration) (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, d) }
+
 	t.Run("every recording rule returns data", func(t *testing.T) {
+		ctx, cancel := step(2 * time.Minute)
+		defer cancel()
 		waitAllRecordingRules(ctx, t, api)
 	})
 
 	t.Run("memory at 95% of the limit fires KubePulseContainerMemoryNearLimit", func(t *testing.T) {
+		ctx, cancel := step(2 * time.Minute)
+		defer cancel()
 		alerts := waitFiring(ctx, t, api, "KubePulseContainerMemoryNearLimit", map[string]string{"namespace": ns, "pod": pods[0].name, "container": "app"})
 		for _, a := range alerts {
 			if a.Labels["pod"] == pods[1].name {
@@ -142,6 +150,8 @@ func TestE2E(t *testing.T) {
 	})
 
 	t.Run("an error burst in a log fires KubePulseLogErrorRateHigh", func(t *testing.T) {
+		ctx, cancel := step(2 * time.Minute)
+		defer cancel()
 		target := map[string]string{"namespace": ns, "pod": pods[2].name, "container": "app"}
 		if a := firingMatching(ctx, t, api, "KubePulseLogErrorRateHigh", target); len(a) > 0 {
 			t.Fatalf("alert already firing before the burst: %v", a)
