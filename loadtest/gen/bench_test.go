@@ -63,7 +63,11 @@ func cannedServer(tb testing.TB) string {
 
 func benchmarkRequests(b *testing.B, withMetrics, withJTL bool) {
 	url := cannedServer(b)
-	cfg := Config{Targets: []*Target{target(&testing.T{}, url)}, Duration: time.Hour, MaxInFlight: 1, KeepAlive: true, Run: "bench"}
+	tg, err := NewTarget("GET", url, nil, nil, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := Config{Targets: []*Target{tg}, Duration: time.Hour, MaxInFlight: 1, KeepAlive: true, Run: "bench"}
 	if withMetrics {
 		cfg.Metrics = NewMetrics()
 	}
