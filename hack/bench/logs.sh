@@ -15,6 +15,7 @@ CONTAINERS=${CONTAINERS:-1000}
 
 command -v grep >/dev/null || { apt-get update -qq && apt-get install -y -qq grep; }
 command -v awk >/dev/null || { apt-get update -qq && apt-get install -y -qq gawk; }
+[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -28,23 +29,27 @@ echo "== ${SIZE_MIB} MiB single-container CRI file"
 "$tmp/logbench" gen -dir "$tmp/pods" -bytes $((SIZE_MIB << 20)) -containers 1
 file=$(find "$tmp/pods" -name 0.log)
 cat "$file" >/dev/null # page cache warm for both
-grep_s=(); kp_s=(); rss=()
+grep_s=(); kp_s=(); rss=(); grep_cpu=(); kp_cpu=()
 for i in $(seq "$ROUNDS"); do
   s=$(date +%s.%N)
-  n=$(LC_ALL=C grep -cE 'ERROR|EXCEPTION' "$file")
+  n=$(LC_ALL=C /usr/bin/time -o "$tmp/gtime" -f '%U %S' grep -cE 'ERROR|EXCEPTION' "$file")
   e=$(date +%s.%N)
   grep_s+=("$(awk -v a="$s" -v b="$e" 'BEGIN{printf "%.3f", b-a}')")
+  grep_cpu+=("$(awk '{printf "%.2f", $1+$2}' "$tmp/gtime")")
   out=$("$tmp/logbench" run -dir "$tmp/pods" -rules "$rules")
-  kp=$(sed -E 's/.*seconds=([0-9.]+).*/\1/' <<<"$out")
+  kp=$(sed -E 's/^seconds=([0-9.]+) .*/\1/' <<<"$out")
+  kp_cpu+=("$(sed -E 's/.*cpu_seconds=([0-9.]+) .*/\1/' <<<"$out")")
   kerr=$(sed -E 's/.* error=([0-9]+).*/\1/' <<<"$out")
   [ "$kerr" = "$n" ] || { echo "count mismatch: grep $n, kubepulse $kerr"; exit 1; }
   kp_s+=("$kp"); rss+=("$(sed -E 's/.*maxrss_mib=([0-9.]+).*/\1/' <<<"$out")")
-  echo "round $i: grep ${grep_s[-1]}s ($n lines)  kubepulse ${kp}s  [$out]"
+  echo "round $i: grep ${grep_s[-1]}s (cpu ${grep_cpu[-1]}s, $n lines)  kubepulse ${kp}s  [$out]"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 mg=$(median "${grep_s[@]}"); mk=$(median "${kp_s[@]}"); mr=$(median "${rss[@]}")
-awk -v g="$mg" -v k="$mk" -v r="$mr" -v m="$SIZE_MIB" 'BEGIN{
-  printf "median: grep %.3fs (%.0f MiB/s)  kubepulse %.3fs (%.0f MiB/s)  kubepulse/grep throughput ratio %.2f  max RSS %.1f MiB\n", g, m/g, k, m/k, g/k, r}'
+mgc=$(median "${grep_cpu[@]}"); mkc=$(median "${kp_cpu[@]}")
+awk -v g="$mg" -v k="$mk" -v r="$mr" -v m="$SIZE_MIB" -v gc="$mgc" -v kc="$mkc" 'BEGIN{
+  printf "median wall: grep %.3fs (%.0f MiB/s)  kubepulse %.3fs (%.0f MiB/s)  kubepulse/grep throughput ratio %.2f\n", g, m/g, k, m/k, g/k
+  printf "median cpu:  grep %.2fs  kubepulse %.2fs  ratio %.2f   max RSS %.1f MiB\n", gc, kc, gc/kc, r}'
 rm -rf "$tmp/pods"
 
 echo "== ${CONTAINERS} containers writing at once (100 lines/s each, 10 s)"

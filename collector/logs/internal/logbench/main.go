@@ -183,6 +183,7 @@ func run(dir, rules string) error {
 		return nil
 	})
 	start := time.Now()
+	cpu0 := cpuSeconds()
 	if err := t.Start(context.Background()); err != nil {
 		return err
 	}
@@ -190,13 +191,14 @@ func run(dir, rules string) error {
 		time.Sleep(2 * time.Millisecond)
 	}
 	el := time.Since(start)
+	cpu := cpuSeconds() - cpu0
 	_ = t.Stop()
 	lines, errs, touts, bytes := totals(t)
 	if int64(bytes) != onDisk {
 		return fmt.Errorf("read %d bytes, %d on disk", bytes, onDisk)
 	}
-	fmt.Printf("seconds=%.3f MiB/s=%.0f lines=%d error=%d timeout=%d maxrss_mib=%.1f\n",
-		el.Seconds(), float64(bytes)/(1<<20)/el.Seconds(), lines, errs, touts, maxRSSMiB())
+	fmt.Printf("seconds=%.3f cpu_seconds=%.3f MiB/s=%.0f lines=%d error=%d timeout=%d maxrss_mib=%.1f\n",
+		el.Seconds(), cpu, float64(bytes)/(1<<20)/el.Seconds(), lines, errs, touts, maxRSSMiB())
 	return nil
 }
 
