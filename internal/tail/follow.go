@@ -30,9 +30,10 @@ type Follower struct {
 	poll time.Duration
 	ctx  context.Context
 
-	mu     sync.Mutex // guards f, id, and the watcher against Close
+	mu     sync.Mutex // guards f, id, fp, and the watcher against Close
 	f      *os.File
 	id     FileID
+	fp     Fingerprint // first bytes of the current file, to notice truncate+rewrite
 	offset atomic.Int64
 	start  int64 // offset to seek to when the first file opens
 
@@ -48,10 +49,13 @@ type Follower struct {
 // Follow returns a reader over the file at path that returns the bytes
 // already in it from Offset, and then blocks for bytes appended later,
 // following a rename+recreate rotation (finishing the old file first) and
-// restarting from 0 after a truncation. Read returns io.EOF only after ctx is
-// done (or Close) and everything available has been returned. Offset()
-// reports bytes consumed from the current file. The file need not exist yet:
-// Read waits for it to appear.
+// restarting from 0 after a truncation (the file got shorter than the offset,
+// or its first bytes changed: truncated and rewritten). Read returns io.EOF
+// only after ctx is done (or Close) and everything available has been
+// returned. Offset() reports bytes consumed from the current file. The file
+// need not exist yet: Read waits for it to appear. A path that disappears
+// (renamed, not yet recreated) keeps the old file open until a new one shows
+// up, because the writer may still append to it.
 func Follow(ctx context.Context, path string, opts FollowOptions) (*Follower, error) {
 	if opts.Poll <= 0 {
 		opts.Poll = 250 * time.Millisecond
@@ -192,12 +196,17 @@ func (f *Follower) step(p []byte) (int, error) {
 			file.Close()
 			return 0, err
 		}
-		f.f, f.id = file, id
+		f.f, f.id, f.fp = file, id, Fingerprint{}
 		f.offset.Store(off)
 	}
 	n, err := f.f.Read(p)
 	if n > 0 {
-		f.offset.Add(int64(n))
+		off := f.offset.Add(int64(n))
+		if f.fp.Len < FingerprintSize && off > int64(f.fp.Len) && off-int64(n) <= FingerprintSize {
+			if fp, err := FingerprintOf(f.f); err == nil {
+				f.fp = fp
+			}
+		}
 		return n, nil
 	}
 	if err != nil && err != io.EOF {
@@ -208,7 +217,16 @@ func (f *Follower) step(p []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if st.Size() < f.offset.Load() {
+	// Truncated: shorter than our offset, or truncated and written again past
+	// it (its first bytes changed).
+	truncated := st.Size() < f.offset.Load()
+	if !truncated && f.fp.Len > 0 {
+		if ok, err := f.fp.Matches(f.f); err == nil && !ok {
+			truncated = true
+		}
+	}
+	if truncated {
+		f.fp = Fingerprint{}
 		if _, err := f.f.Seek(0, io.SeekStart); err != nil {
 			return 0, err
 		}

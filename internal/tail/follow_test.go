@@ -128,6 +128,18 @@ func TestFollow(t *testing.T) {
 			truncations: 1,
 		},
 		{
+			name: "truncated and rewritten past the offset", initial: ptr("first\n"),
+			steps: []step{
+				{nil, "first\n"},
+				{func(t *testing.T, p string) {
+					if err := os.WriteFile(p, []byte("replaced content\n"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}, "first\nreplaced content\n"},
+			},
+			truncations: 1,
+		},
+		{
 			name: "offset beyond a shorter file reads it from zero", initial: ptr("short\n"), offset: 100,
 			steps:       []step{{nil, "short\n"}},
 			truncations: 1,
