@@ -72,8 +72,14 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 	return nil
 }
 
-// WriteRaw copies the pre-rendered lines.
-func (c *Collector) WriteRaw(w io.Writer) error { return c.store.WriteRaw(w) }
+// WriteRaw copies the pre-rendered lines (after rendering nodes whose sums
+// changed since the last scrape).
+func (c *Collector) WriteRaw(w io.Writer) error {
+	if c.store == c.src.nodes.store {
+		c.src.nodes.flush()
+	}
+	return c.store.WriteRaw(w)
+}
 
 // Start starts the shared source.
 func (c *Collector) Start(ctx context.Context) error { return c.src.Start(ctx) }

@@ -92,6 +92,7 @@ type nodeAgg struct {
 	mu      sync.Mutex
 	nodes   map[string]*nodeState
 	contrib map[string]*contribution // pod UID -> contribution
+	dirty   map[string]struct{}      // nodes whose sums changed since the last render
 	store   *Store
 	b       builder
 }
@@ -100,6 +101,7 @@ func newNodeAgg() *nodeAgg {
 	return &nodeAgg{
 		nodes:   map[string]*nodeState{},
 		contrib: map[string]*contribution{},
+		dirty:   map[string]struct{}{},
 		store:   NewStore(nodeCapacity, nodeAllocatable, nodeRequests, nodeLimits, nodeCondition, nodeUnschedulable, nodeInfo),
 	}
 }
@@ -165,8 +167,8 @@ func (a *nodeAgg) setContribution(uid string, c *contribution, render bool) {
 			st.lim[a.name] -= a.milli
 		}
 		delete(a.contrib, uid)
-		if render && (c == nil || c.node != old.node) {
-			a.render(old.node, st)
+		if render {
+			a.dirty[old.node] = struct{}{}
 		}
 		a.gc(old.node, st)
 	}
@@ -180,7 +182,7 @@ func (a *nodeAgg) setContribution(uid string, c *contribution, render bool) {
 		}
 		a.contrib[uid] = c
 		if render {
-			a.render(c.node, st)
+			a.dirty[c.node] = struct{}{}
 		}
 	}
 }
@@ -195,6 +197,21 @@ func (a *nodeAgg) sums(name string) (req, lim resList) {
 		lim.addList(st.lim)
 	}
 	return req, lim
+}
+
+// flush re-renders the nodes whose sums changed. Sums are updated on every
+// pod event; rendering them waits for the next scrape, so a burst of pod
+// events (the initial list of 150k pods) renders each node once, not once
+// per pod.
+func (a *nodeAgg) flush() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for name := range a.dirty {
+		if st, ok := a.nodes[name]; ok {
+			a.render(name, st)
+		}
+		delete(a.dirty, name)
+	}
 }
 
 // renderAll re-renders every known node (when rendering is switched on
