@@ -199,7 +199,15 @@ func (f *Follower) step(p []byte) (int, error) {
 		f.f, f.id, f.fp = file, id, Fingerprint{}
 		f.offset.Store(off)
 	}
+	// Checked before and after the read: bytes read across a truncation
+	// come from the new content at the old offset and are discarded.
+	if !f.intact() {
+		return 0, f.restart()
+	}
 	n, err := f.f.Read(p)
+	if n > 0 && !f.intact() {
+		return 0, f.restart()
+	}
 	if n > 0 {
 		off := f.offset.Add(int64(n))
 		if f.fp.Len < FingerprintSize && off > int64(f.fp.Len) && off-int64(n) <= FingerprintSize {
@@ -261,6 +269,34 @@ func (f *Follower) step(p []byte) (int, error) {
 		f.rotations.Add(1)
 	}
 	return 0, nil
+}
+
+// intact reports whether the current file still holds what was read.
+func (f *Follower) intact() bool {
+	st, err := f.f.Stat()
+	if err != nil {
+		return true // the read reports it
+	}
+	if st.Size() < f.offset.Load() {
+		return false
+	}
+	if f.fp.Len > 0 {
+		if ok, err := f.fp.Matches(f.f); err == nil && !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// restart reads the current file again from 0 after a truncation.
+func (f *Follower) restart() error {
+	if _, err := f.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	f.offset.Store(0)
+	f.fp = Fingerprint{}
+	f.truncations.Add(1)
+	return nil
 }
 
 func (f *Follower) wait() {
