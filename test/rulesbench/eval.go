@@ -126,6 +126,9 @@ type GroupResult struct {
 // apart, starting at first, in file order as Prometheus would; the warm-up
 // evaluations give rules that read other recording rules some history. The
 // last runs evaluations of each group are measured.
+// Progress, when set, is told about every evaluation (long runs at full scale).
+var Progress func(iteration int, group string, took time.Duration)
+
 func Evaluate(ctx context.Context, db storage.Queryable, engine *promql.Engine, groups []Group, first time.Time, interval time.Duration, warmup, runs int) ([]GroupResult, error) {
 	res := make([]GroupResult, len(groups))
 	for i, g := range groups {
@@ -141,6 +144,9 @@ func Evaluate(ctx context.Context, db storage.Queryable, engine *promql.Engine, 
 			}
 			began, cpu0 := time.Now(), cpuTime()
 			g.G.Eval(ctx, ts)
+			if Progress != nil {
+				Progress(it, g.G.Name(), time.Since(began))
+			}
 			if it >= warmup {
 				res[i].Durations = append(res[i].Durations, time.Since(began))
 				res[i].CPU = append(res[i].CPU, cpuTime()-cpu0)

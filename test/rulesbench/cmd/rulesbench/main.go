@@ -122,6 +122,9 @@ func run(rulesFile, cpuProf string, scale rulesbench.Scale, scaleName, storageMo
 		}
 		defer pprof.StopCPUProfile()
 	}
+	rulesbench.Progress = func(it int, group string, took time.Duration) {
+		fmt.Fprintf(os.Stderr, "rulesbench: evaluation %d/%d of %s took %v\n", it+1, warmup+runs, group, took.Round(time.Millisecond))
+	}
 	res, err := rulesbench.Evaluate(ctx, db, engine, groups, first, interval, warmup, runs)
 	if err != nil {
 		return err
