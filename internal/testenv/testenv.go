@@ -52,6 +52,11 @@ type Env struct {
 	Host string
 	// AdminToken is a static token for user "admin" in group system:masters.
 	AdminToken string
+	// ExporterToken is a second system:masters token, for user
+	// ExporterUser, so the audit log tells the exporter's requests from the
+	// test's own. Being in system:masters, it is authorized even while a
+	// restarted apiserver's RBAC cache is still filling.
+	ExporterToken string
 	// CAData is the PEM CA that signed the apiserver's serving certificate.
 	CAData []byte
 	// Dir holds data, certificates and logs.
@@ -115,11 +120,10 @@ func New(opts Options) (*Env, error) {
 		return nil, fmt.Errorf("certificates: %w", err)
 	}
 	e.CAData = e.pki.caPEM
-	tok := make([]byte, 16)
-	_, _ = rand.Read(tok)
-	e.AdminToken = hex.EncodeToString(tok)
-	if err := os.WriteFile(filepath.Join(e.Dir, "tokens.csv"),
-		[]byte(e.AdminToken+`,admin,admin-uid,"system:masters"`+"\n"), 0o600); err != nil {
+	e.AdminToken, e.ExporterToken = randomToken(), randomToken()
+	tokens := e.AdminToken + `,admin,admin-uid,"system:masters"` + "\n" +
+		e.ExporterToken + "," + ExporterUser + `,exporter-uid,"system:masters"` + "\n"
+	if err := os.WriteFile(filepath.Join(e.Dir, "tokens.csv"), []byte(tokens), 0o600); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(e.Dir, "audit-policy.yaml"), []byte(auditPolicy), 0o600); err != nil {
@@ -146,6 +150,15 @@ func New(opts Options) (*Env, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// ExporterUser is the user name of ExporterToken.
+const ExporterUser = "kubepulse-exporter"
+
+func randomToken() string {
+	tok := make([]byte, 16)
+	_, _ = rand.Read(tok)
+	return hex.EncodeToString(tok)
 }
 
 // auditPolicy records who did what to which resource, so tests can see
