@@ -6,6 +6,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -62,7 +64,13 @@ type registration struct {
 	defaultEnabled bool
 	factory        Factory
 	enabled        *bool
+	explicit       bool // --collector.<name> or --no-collector.<name> was given
 }
+
+// ErrDisabled is returned by a factory whose collector has nothing to do
+// given the other flags (for example usage when no cluster collector runs).
+// Build skips it and logs why instead of failing.
+var ErrDisabled = errors.New("collector disabled")
 
 var (
 	regMu         sync.Mutex
@@ -101,11 +109,35 @@ func AddFlags(cmd Flagger) {
 		}
 		r.enabled = new(bool)
 		cmd.Flag("collector."+name, fmt.Sprintf("Enable the %s collector (default: %s).", name, state)).
-			Default(fmt.Sprint(r.defaultEnabled)).BoolVar(r.enabled)
+			Default(fmt.Sprint(r.defaultEnabled)).IsSetByUser(&r.explicit).BoolVar(r.enabled)
 	}
 	for _, f := range flagFuncs {
 		f(cmd)
 	}
+}
+
+// Enabled reports whether the named collector is enabled by flags (its
+// default when flags were not bound). Factories use it to depend on others.
+func Enabled(name string) bool {
+	regMu.Lock()
+	defer regMu.Unlock()
+	r, ok := registrations[name]
+	if !ok {
+		return false
+	}
+	if r.enabled != nil {
+		return *r.enabled
+	}
+	return r.defaultEnabled
+}
+
+// Explicit reports whether the user gave --collector.<name> or
+// --no-collector.<name>, as opposed to relying on the default.
+func Explicit(name string) bool {
+	regMu.Lock()
+	defer regMu.Unlock()
+	r, ok := registrations[name]
+	return ok && r.explicit
 }
 
 // Names returns the registered collector names, sorted.
@@ -154,6 +186,10 @@ func Build(logger log.Logger, only []string) (*Set, error) {
 			continue
 		}
 		c, err := r.factory(log.With(logger, "collector", r.name))
+		if errors.Is(err, ErrDisabled) {
+			level.Info(logger).Log("msg", "collector skipped", "collector", r.name, "reason", err)
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("collector %s: %w", r.name, err)
 		}

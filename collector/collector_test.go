@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -47,6 +48,12 @@ func TestRegistrationFlags(t *testing.T) {
 	Register("zz_on", true, func(log.Logger) (Collector, error) { return constCollector{}, nil })
 	Register("zz_off", false, func(log.Logger) (Collector, error) { return constCollector{}, nil })
 	Register("zz_broken", false, func(log.Logger) (Collector, error) { return nil, errors.New("bad flag value") })
+	Register("zz_follower", true, func(log.Logger) (Collector, error) {
+		if !Explicit("zz_follower") && !Enabled("zz_on") {
+			return nil, fmt.Errorf("nothing to follow: %w", ErrDisabled)
+		}
+		return constCollector{}, nil
+	})
 	var extra string
 	RegisterFlags(func(f Flagger) { f.Flag("zz.extra", "test flag").StringVar(&extra) })
 
@@ -55,8 +62,9 @@ func TestRegistrationFlags(t *testing.T) {
 		want    []string
 		wantErr bool
 	}{
-		{args: nil, want: []string{"zz_on"}},
+		{args: nil, want: []string{"zz_follower", "zz_on"}},
 		{args: []string{"--no-collector.zz_on", "--collector.zz_off"}, want: []string{"zz_off"}},
+		{args: []string{"--no-collector.zz_on", "--collector.zz_follower"}, want: []string{"zz_follower"}},
 		{args: []string{"--collector.zz_broken"}, wantErr: true},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,8 @@
 package all
 
 import (
+	"fmt"
+
 	"github.com/go-kit/log"
 
 	"github.com/kubepulse/kubepulse/collector"
@@ -17,6 +19,12 @@ func init() {
 	collector.RegisterFlags(func(f collector.Flagger) { usage.AddFlags(f, &usageFlags) })
 	collector.Register("usage", true, func(logger log.Logger) (collector.Collector, error) {
 		f := usageFlags
+		// Usage needs cluster access. A node-local instance that runs only
+		// the logs or loadtest collectors has none, so usage steps aside
+		// unless it was asked for by name.
+		if !collector.Explicit("usage") && !collector.Enabled("node") && !collector.Enabled("pod") && !collector.Enabled("hpa") {
+			return nil, fmt.Errorf("no cluster collector is enabled (give --collector.usage to force it): %w", collector.ErrDisabled)
+		}
 		if f.Source == usage.SourceNone {
 			return usage.New(f, usage.Deps{}, logger)
 		}

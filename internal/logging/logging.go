@@ -43,7 +43,32 @@ func NewWriter(c *Config, w io.Writer) log.Logger {
 		l = log.NewLogfmtLogger(sw)
 	}
 	l = level.NewFilter(l, levelOption(c.Level))
-	return log.With(l, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+	return &rootLogger{
+		Logger: log.With(l, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller),
+		bridge: log.With(dropTime{l}, "ts", log.DefaultTimestampUTC),
+	}
+}
+
+// rootLogger remembers the logger to bridge slog records to: they carry their
+// own caller and time, so the bridge adds neither a second caller nor a
+// second timestamp.
+type rootLogger struct {
+	log.Logger
+	bridge log.Logger
+}
+
+// dropTime removes slog's "time" key; "ts" is the project's timestamp key.
+type dropTime struct{ next log.Logger }
+
+func (d dropTime) Log(kv ...any) error {
+	out := kv[:0:0]
+	for i := 0; i+1 < len(kv); i += 2 {
+		if k, ok := kv[i].(string); ok && k == "time" {
+			continue
+		}
+		out = append(out, kv[i], kv[i+1])
+	}
+	return d.next.Log(out...)
 }
 
 func levelOption(s string) level.Option {
@@ -62,6 +87,9 @@ func levelOption(s string) level.Option {
 // Slog bridges a go-kit logger to slog. Filtering stays in the go-kit logger,
 // so the bridge passes every level through.
 func Slog(l log.Logger) *slog.Logger {
+	if r, ok := l.(*rootLogger); ok {
+		l = r.bridge
+	}
 	lv := &slog.LevelVar{}
 	lv.Set(slog.LevelDebug)
 	return slog.New(slogkit.NewGoKitHandler(l, lv))

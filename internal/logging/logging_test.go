@@ -66,6 +66,9 @@ func TestSlogBridgeReachesGoKit(t *testing.T) {
 	if !strings.Contains(out, `msg="from slog"`) || !strings.Contains(out, "k=v") {
 		t.Fatalf("slog record not in go-kit output: %q", out)
 	}
+	if strings.Count(out, "caller=") != 1 || strings.Contains(out, "time=") {
+		t.Fatalf("bridged record should carry one caller and no second timestamp: %q", out)
+	}
 	if strings.Contains(out, "hidden") {
 		t.Fatalf("debug record passed the go-kit info filter: %q", out)
 	}
