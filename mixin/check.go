@@ -56,6 +56,7 @@ func Check(out *Output, known map[string]bool) []Problem {
 		names[k] = true
 	}
 	lc := newLabelChecker(out, known)
+	ps = append(ps, checkSelector(out)...)
 	// Recording rule outputs, from the rendered file: what Prometheus loads.
 	recGroups, errs := parseRules(out.Files[FileRules])
 	for _, e := range errs {
@@ -367,4 +368,32 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// checkSelector rejects a kubepulse selector on a label the exporter's
+// metrics carry themselves (namespace, pod, ...): with honor_labels it
+// would filter the data instead of picking the scrape job.
+func checkSelector(out *Output) []Problem {
+	if out.Config == nil || strings.TrimSpace(out.Config.Selectors.Kubepulse) == "" {
+		return nil
+	}
+	ms, err := promParser.ParseMetricSelector("{" + out.Config.Selectors.Kubepulse + "}")
+	if err != nil {
+		return []Problem{{"config", "selectors.kubepulse", err.Error()}}
+	}
+	own := map[string]string{}
+	for _, d := range collector.Definitions() {
+		for _, l := range d.Labels {
+			if _, ok := own[l]; !ok {
+				own[l] = d.Name
+			}
+		}
+	}
+	var ps []Problem
+	for _, m := range ms {
+		if metric, ok := own[m.Name]; ok {
+			ps = append(ps, Problem{"config", "selectors.kubepulse", fmt.Sprintf("matches on %q, a label of the exporter's own metrics (e.g. %s); select the scrape target with job or another target label", m.Name, metric)})
+		}
+	}
+	return ps
 }

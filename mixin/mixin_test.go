@@ -234,6 +234,33 @@ func TestChecksCatch(t *testing.T) {
 	}
 }
 
+func TestSelectorOnMetricLabel(t *testing.T) {
+	for _, tc := range []struct {
+		sel  string
+		want string
+	}{
+		{`job="kubepulse"`, ""},
+		{`job="kp", env="prod"`, ""},
+		{`job="kp", namespace="observability"`, `matches on "namespace"`},
+		{`pod=~"kubepulse-.*"`, `matches on "pod"`},
+	} {
+		cfg := config.Default()
+		cfg.Selectors.Kubepulse = tc.sel
+		out, err := Generate(&cfg, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range Check(out, KnownMetrics()) {
+			got = append(got, p.String())
+		}
+		joined := strings.Join(got, "\n")
+		if (tc.want == "") != (joined == "") || !strings.Contains(joined, tc.want) {
+			t.Errorf("selector %s: problems %q, want %q", tc.sel, joined, tc.want)
+		}
+	}
+}
+
 func TestSubstituteVars(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{`rate(x{cluster="$cluster"}[$__rate_interval])`, `rate(x{cluster="x"}[5m])`},

@@ -125,3 +125,24 @@ func TestRunFile(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParse: any bytes give a file or an error, never a panic, and what
+// parses renders to the loader's notation without a panic.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"rule_files: [r.yaml]\ntests:\n  - interval: 1m\n    input_series:\n      - series: up{job=\"a\"}\n        values: 0+1x10\n",
+		"evaluation_interval: 5m\ntests: []\n", "tests:\n  - alert_rule_test:\n      - eval_time: 1m\n        alertname: X\n",
+		"tests: [{intervall: 1m}]", "{", "",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tf, err := Parse(b)
+		if err != nil {
+			return
+		}
+		for _, g := range tf.Tests {
+			_ = loadString(g)
+		}
+	})
+}
