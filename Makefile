@@ -22,8 +22,9 @@ build:
 test: lint tools build
 	$(GO) test -race -count=1 -timeout 30m ./...
 
-test-unit: 
-	$(GO) test -race -count=1 -short ./...
+## test-unit: everything but the tiers that start real components.
+test-unit:
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e /test/ -e /internal/testenv)
 
 test-integration: tools
 	$(GO) test -race -count=1 -timeout 20m ./test/integration/...

@@ -140,6 +140,20 @@ func Explicit(name string) bool {
 	return ok && r.explicit
 }
 
+var (
+	sharedLoggerMu sync.Mutex
+	sharedLogger   = log.NewNopLogger()
+)
+
+// SharedLogger returns the logger Build was given, without any collector
+// key: for sources shared by several collectors, whose lines would otherwise
+// carry the name of whichever collector happened to be built first.
+func SharedLogger() log.Logger {
+	sharedLoggerMu.Lock()
+	defer sharedLoggerMu.Unlock()
+	return sharedLogger
+}
+
 // Names returns the registered collector names, sorted.
 func Names() []string {
 	regMu.Lock()
@@ -165,6 +179,10 @@ func Build(logger log.Logger, only []string) (*Set, error) {
 		regs = append(regs, registrations[n])
 	}
 	regMu.Unlock()
+
+	sharedLoggerMu.Lock()
+	sharedLogger = logger
+	sharedLoggerMu.Unlock()
 
 	want := map[string]bool{}
 	for _, n := range only {

@@ -28,7 +28,7 @@ func init() {
 		if f.Source == usage.SourceNone {
 			return usage.New(f, usage.Deps{}, logger)
 		}
-		src, err := cluster.Shared(logger)
+		src, err := cluster.Shared(collector.SharedLogger())
 		if err != nil {
 			return nil, err
 		}

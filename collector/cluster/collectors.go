@@ -21,8 +21,8 @@ var (
 
 func init() {
 	for name, mk := range map[string]func(*Source) *Collector{"node": NewNodeCollector, "pod": NewPodCollector, "hpa": NewHPACollector} {
-		collector.Register(name, true, func(l log.Logger) (collector.Collector, error) {
-			s, err := Shared(l)
+		collector.Register(name, true, func(log.Logger) (collector.Collector, error) {
+			s, err := Shared(collector.SharedLogger())
 			if err != nil {
 				return nil, err
 			}

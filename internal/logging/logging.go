@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
@@ -43,19 +44,16 @@ func NewWriter(c *Config, w io.Writer) log.Logger {
 		l = log.NewLogfmtLogger(sw)
 	}
 	l = level.NewFilter(l, levelOption(c.Level))
-	return &rootLogger{
-		Logger: log.With(l, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller),
-		bridge: log.With(dropTime{l}, "ts", log.DefaultTimestampUTC),
-	}
+	root := log.With(l, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+	bridges.Store(root, log.With(dropTime{l}, "ts", log.DefaultTimestampUTC))
+	return root
 }
 
-// rootLogger remembers the logger to bridge slog records to: they carry their
-// own caller and time, so the bridge adds neither a second caller nor a
-// second timestamp.
-type rootLogger struct {
-	log.Logger
-	bridge log.Logger
-}
+// bridges maps each root logger to the logger its slog bridge writes to:
+// slog records carry their own caller and time, so the bridge adds neither a
+// second caller nor a second timestamp. A side table rather than a wrapper
+// type, because a wrapper would shift go-kit's caller depth.
+var bridges sync.Map
 
 // dropTime removes slog's "time" key; "ts" is the project's timestamp key.
 type dropTime struct{ next log.Logger }
@@ -87,8 +85,8 @@ func levelOption(s string) level.Option {
 // Slog bridges a go-kit logger to slog. Filtering stays in the go-kit logger,
 // so the bridge passes every level through.
 func Slog(l log.Logger) *slog.Logger {
-	if r, ok := l.(*rootLogger); ok {
-		l = r.bridge
+	if b, ok := bridges.Load(l); ok {
+		l = b.(log.Logger)
 	}
 	lv := &slog.LevelVar{}
 	lv.Set(slog.LevelDebug)
