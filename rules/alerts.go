@@ -245,7 +245,10 @@ func (s *Set) buildAlerts(x *b, n Names) {
 		}},
 		{GroupAlertsLogs, "logErrorSpike", rulefmt.Rule{
 			Alert: "KubePulseLogErrorSpike",
-			Expr: fmt.Sprintf(`%[1]s > %[2]s * clamp_min(avg_over_time(%[1]s[1d] offset 30m), 1 / 60)`,
+			// The rate record holds non-zero rates only: a container
+			// without errors in the last day has no baseline series and
+			// falls back to the floor of 1 per minute.
+			Expr: fmt.Sprintf(`%[1]s > %[2]s * clamp_min(avg_over_time(%[1]s[1d] offset 30m) or 0 * %[1]s, 1 / 60)`,
 				n.LogContainerRate, fmtNum(A.LogErrorSpike.Threshold)),
 			Annotations: map[string]string{
 				"summary":     "A container's log error rate spiked against its own daily baseline.",
@@ -476,9 +479,9 @@ func (s *Set) alertTestFile(r rulefmt.Rule, ac config.Alert, t tcase) promtest.F
 	f := promtest.File{
 		RuleFiles: []string{"../prometheus_rules.yaml", "../prometheus_alerts.yaml"},
 		Tests: []promtest.Group{
-			{Name: r.Alert + " fires", Interval: model.Duration(time.Minute), InputSeries: t.fire,
+			{Name: r.Alert + " fires", Interval: s.testInterval(), InputSeries: resample(t.fire, s.testSteps),
 				AlertRuleTests: []promtest.AlertCase{{EvalTime: atD, Alertname: r.Alert, ExpAlerts: []promtest.ExpAlert{{ExpLabels: lbls, ExpAnnotations: ann}}}}},
-			{Name: r.Alert + " stays quiet", Interval: model.Duration(time.Minute), InputSeries: t.quiet,
+			{Name: r.Alert + " stays quiet", Interval: s.testInterval(), InputSeries: resample(t.quiet, s.testSteps),
 				AlertRuleTests: []promtest.AlertCase{{EvalTime: atD, Alertname: r.Alert}}},
 		},
 	}

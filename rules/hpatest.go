@@ -51,8 +51,8 @@ func (s *Set) buildHPATest(x *b) {
 		want := map[string]float64{"cpu": 0.5, "memory": 0.25, "log_errors": 2}[w.Metric]
 		tests = append(tests, promtest.Group{
 			Name:        fmt.Sprintf("workload %d: %s/%s %s", i, w.Namespace, w.Name, w.Metric),
-			Interval:    model.Duration(60e9),
-			InputSeries: in,
+			Interval:    s.testInterval(),
+			InputSeries: resample(in, s.testSteps),
 			PromqlExprTests: []promtest.ExprCase{{
 				Expr:     fmt.Sprintf(`%s{namespace=%q, workload=%q}`, HPARecord(x.cfg, w.Metric), w.Namespace, w.Name),
 				EvalTime: model.Duration(15 * 60e9),

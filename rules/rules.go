@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
@@ -21,10 +22,24 @@ import (
 )
 
 // Group names, in evaluation order (recording groups feed the later ones).
+//
+// Prometheus evaluates groups concurrently and the 1 s budget is per group,
+// so every group that reads a large raw metric (300k series at 150k pods)
+// reads only that one, and aggregates it straight to the level alerts and
+// dashboards read: no per-pod or per-container record is written for
+// hundreds of thousands of series that nothing reads.
 const (
-	GroupPod             = "kubepulse-pod.rules"
+	GroupPodOwner       = "kubepulse-pod-owner.rules"
+	GroupWorkloadCPU    = "kubepulse-workload-cpu.rules"
+	GroupWorkloadMemory = "kubepulse-workload-memory.rules"
+	GroupWorkloadMemMax = "kubepulse-workload-memory-max.rules"
+	// Requests and limits: one group per figure and resource, named
+	// kubepulse-workload-<requests|limits>-<cpu|memory>.rules.
+	GroupNodeCPU         = "kubepulse-node-cpu.rules"
+	GroupNodeMemory      = "kubepulse-node-memory.rules"
 	GroupWorkload        = "kubepulse-workload.rules"
 	GroupNamespaceNode   = "kubepulse-namespace-node.rules"
+	GroupLogsPod         = "kubepulse-logs-pod.rules"
 	GroupLogs            = "kubepulse-logs.rules"
 	GroupLoadTest        = "kubepulse-loadtest.rules"
 	GroupHPA             = "kubepulse-hpa.rules"
@@ -41,6 +56,8 @@ type Set struct {
 	ExprTests []ExprTest
 
 	rateWindow model.Duration
+	// testSteps: test input series are sampled every 1m/testSteps.
+	testSteps int
 }
 
 // b holds the config and renders selectors and label lists.
@@ -74,14 +91,14 @@ func (x *b) sel(metric string, extra ...string) string {
 // Record names. Kept as functions of the window so a non-default
 // rateWindow renames them consistently.
 type Names struct {
-	PodOwner, PodCPU, PodMem, PodRequests, PodLimits                         string
+	PodOwner                                                                 string
 	WorkloadCPU, WorkloadMem, WorkloadRequests, WorkloadLimits, WLPods       string
 	WLCPURatioReq, WLCPURatioLim, WLMemRatioReq, WLMemRatioLim               string
 	WLPodCPUAvg, WLPodMemMax, WLPodRequestsAvg                               string
 	NSCPU, NSMem, NSRequests, NSLimits                                       string
 	NodeCPU, NodeMem, NodeReqRatio, NodeLimRatio, NodeCPURatio, NodeMemRatio string
 	ClusterAlloc, ClusterAllocMax, ClusterRequests, ClusterNodes             string
-	LogPodRate, LogContainerRate, LogNSRate, LogLinesRate, LogWLRate         string
+	LogPodRate, LogContainerRate, LogNSRate, LogWLRate                       string
 	LTRate, LTErrorRatio, LTRunRate, LTRunErrorRatio                         string
 	LTQuantile                                                               func(q string) string
 	CPUSummary, MemSummary, CPURecommended, MemRecommended                   string
@@ -95,10 +112,6 @@ func NamesFor(cfg *config.Config) Names {
 	q := quantileName(cfg.Recommendations.CPUQuantile)
 	return Names{
 		PodOwner:         "namespace_pod:kubepulse_pod_owner:relabel",
-		PodCPU:           "namespace_pod:kubepulse_container_cpu_usage_seconds:" + r,
-		PodMem:           "namespace_pod:kubepulse_container_memory_working_set_bytes:sum",
-		PodRequests:      "namespace_pod:kubepulse_container_resource_requests:sum",
-		PodLimits:        "namespace_pod:kubepulse_container_resource_limits:sum",
 		WorkloadCPU:      "namespace_workload:kubepulse_container_cpu_usage_seconds:" + r,
 		WorkloadMem:      "namespace_workload:kubepulse_container_memory_working_set_bytes:sum",
 		WorkloadRequests: "namespace_workload:kubepulse_container_resource_requests:sum",
@@ -128,7 +141,6 @@ func NamesFor(cfg *config.Config) Names {
 		LogPodRate:       "namespace_pod_container:kubepulse_log_matches:" + r,
 		LogContainerRate: "namespace_container:kubepulse_log_matches:" + r,
 		LogNSRate:        "namespace:kubepulse_log_matches:" + r,
-		LogLinesRate:     "namespace_pod_container:kubepulse_log_lines:" + r,
 		LogWLRate:        "namespace_workload:kubepulse_log_matches:" + r,
 		LTRate:           "run_label:kubepulse_loadtest_requests:" + r,
 		LTErrorRatio:     "run_label:kubepulse_loadtest_requests:error_ratio_" + r,
@@ -172,58 +184,86 @@ func Build(cfg *config.Config) *Set {
 	n := NamesFor(cfg)
 	iv := model.Duration(cfg.Recording.Interval)
 	pod, wl := x.by("namespace", "pod"), x.by("namespace", "workload_kind", "workload")
-	join := func(inner string) string {
-		return fmt.Sprintf("%s * on (%s) group_left (workload_kind, workload) %s", inner, pod, n.PodOwner)
+	wlr := x.by("namespace", "workload_kind", "workload", "resource")
+	// toWorkload attaches the workload to a per-pod vector: the one join,
+	// against the small owner record, inside each raw aggregation.
+	toWorkload := func(perPod string) string {
+		return fmt.Sprintf("%s * on (%s) group_left (workload_kind, workload) %s", perPod, pod, n.PodOwner)
 	}
-	s := &Set{rateWindow: model.Duration(cfg.Recording.RateWindow)}
-	s.Records = append(s.Records, rulefmt.RuleGroup{Name: GroupPod, Interval: iv, Rules: []rulefmt.Rule{
-		// The one join key: one series per pod, the exporter's job/instance dropped.
+	s := &Set{rateWindow: model.Duration(cfg.Recording.RateWindow),
+		testSteps: testStepsPerMinute(time.Duration(cfg.Recording.RateWindow), time.Duration(cfg.Recording.Interval))}
+	group := func(name string, rs ...rulefmt.Rule) {
+		s.Records = append(s.Records, rulefmt.RuleGroup{Name: name, Interval: iv, Rules: rs})
+	}
+	cpuRate := fmt.Sprintf(`rate(%s[%s])`, x.sel("kubepulse_container_cpu_usage_seconds_total"), x.w)
+	mem := x.sel("kubepulse_container_memory_working_set_bytes")
+
+	// The join key: one series per pod, the exporter's job/instance
+	// dropped (two exporter replicas must not make the joins many-to-many).
+	group(GroupPodOwner,
 		rec(n.PodOwner, fmt.Sprintf(`max by (%s) (%s)`, x.by("namespace", "pod", "workload_kind", "workload"), x.sel("kubepulse_pod_owner", `workload!=""`))),
-		rec(n.PodCPU, fmt.Sprintf(`sum by (%s) (rate(%s[%s]))`, x.by("namespace", "pod", "node"), x.sel("kubepulse_container_cpu_usage_seconds_total"), x.w)),
-		rec(n.PodMem, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "pod", "node"), x.sel("kubepulse_container_memory_working_set_bytes"))),
-		rec(n.PodRequests, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "pod", "resource"), x.sel("kubepulse_container_resource_requests", `resource=~"cpu|memory"`))),
-		rec(n.PodLimits, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "pod", "resource"), x.sel("kubepulse_container_resource_limits", `resource=~"cpu|memory"`))),
-	}})
-	// The joins run in their own group: groups evaluate concurrently, and
-	// each stays small enough for its own time budget at 150k pods.
-	s.Records = append(s.Records, rulefmt.RuleGroup{Name: GroupWorkload, Interval: iv, Rules: []rulefmt.Rule{
-		rec(n.WorkloadCPU, fmt.Sprintf(`sum by (%s) (%s)`, wl, join(n.PodCPU))),
-		rec(n.WorkloadMem, fmt.Sprintf(`sum by (%s) (%s)`, wl, join(n.PodMem))),
-		rec(n.WorkloadRequests, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "workload_kind", "workload", "resource"), join(n.PodRequests))),
-		rec(n.WorkloadLimits, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "workload_kind", "workload", "resource"), join(n.PodLimits))),
-		rec(n.WLPods, fmt.Sprintf(`count by (%s) (%s)`, wl, n.PodOwner)),
+		rec(n.WLPods, fmt.Sprintf(`count by (%s) (%s)`, wl, n.PodOwner)))
+	group(GroupWorkloadCPU,
+		rec(n.WorkloadCPU, fmt.Sprintf(`sum by (%s) (%s)`, wl, toWorkload(fmt.Sprintf(`sum by (%s) (%s)`, pod, cpuRate)))))
+	group(GroupWorkloadMemory,
+		rec(n.WorkloadMem, fmt.Sprintf(`sum by (%s) (%s)`, wl, toWorkload(fmt.Sprintf(`sum by (%s) (%s)`, pod, mem)))))
+	group(GroupWorkloadMemMax,
+		rec(n.WLPodMemMax, fmt.Sprintf(`max by (%s) (%s)`, wl, toWorkload(fmt.Sprintf(`sum by (%s) (%s)`, pod, mem)))))
+	for _, fig := range []struct{ metric, record string }{
+		{"kubepulse_container_resource_requests", n.WorkloadRequests},
+		{"kubepulse_container_resource_limits", n.WorkloadLimits},
+	} {
+		for _, res := range []string{"cpu", "memory"} {
+			r := rec(fig.record, fmt.Sprintf(`sum by (%s) (%s)`, wlr,
+				toWorkload(fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "pod", "resource"), x.sel(fig.metric, fmt.Sprintf(`resource=%q`, res))))))
+			// The resource is in the output anyway; as a static label it
+			// keeps the two rules of one record name distinct (promtool's
+			// duplicate-rules lint).
+			r.Labels = map[string]string{"resource": res}
+			kind := strings.TrimPrefix(fig.metric, "kubepulse_container_resource_")
+			group("kubepulse-workload-"+kind+"-"+res+".rules", r)
+		}
+	}
+	// Node usage straight from the raw series: cheaper than writing 150k
+	// per-pod records to sum them again.
+	group(GroupNodeCPU,
+		rec(n.NodeCPU, fmt.Sprintf(`sum by (%s) (%s)`, x.by("node"), cpuRate)),
+		rec(n.NodeCPURatio, fmt.Sprintf(`%s / on (%[2]s) sum by (%[2]s) (%[3]s)`, n.NodeCPU, x.by("node"), x.sel("kubepulse_node_allocatable", `resource="cpu"`))))
+	group(GroupNodeMemory,
+		rec(n.NodeMem, fmt.Sprintf(`sum by (%s) (%s)`, x.by("node"), mem)),
+		rec(n.NodeMemRatio, fmt.Sprintf(`%s / on (%[2]s) sum by (%[2]s) (%[3]s)`, n.NodeMem, x.by("node"), x.sel("kubepulse_node_allocatable", `resource="memory"`))))
+	// Everything below reads workload records (15k series at 150k pods),
+	// never per-pod ones.
+	group(GroupWorkload,
 		rec(n.WLCPURatioReq, fmt.Sprintf(`%s / on (%s) %s{resource="cpu"}`, n.WorkloadCPU, wl, n.WorkloadRequests)),
 		rec(n.WLCPURatioLim, fmt.Sprintf(`%s / on (%s) %s{resource="cpu"}`, n.WorkloadCPU, wl, n.WorkloadLimits)),
 		rec(n.WLMemRatioReq, fmt.Sprintf(`%s / on (%s) %s{resource="memory"}`, n.WorkloadMem, wl, n.WorkloadRequests)),
 		rec(n.WLMemRatioLim, fmt.Sprintf(`%s / on (%s) %s{resource="memory"}`, n.WorkloadMem, wl, n.WorkloadLimits)),
 		rec(n.WLPodCPUAvg, fmt.Sprintf(`%s / on (%s) %s`, n.WorkloadCPU, wl, n.WLPods)),
-		rec(n.WLPodMemMax, fmt.Sprintf(`max by (%s) (%s)`, wl, join(n.PodMem))),
-		rec(n.WLPodRequestsAvg, fmt.Sprintf(`avg by (%s) (%s)`, x.by("namespace", "workload_kind", "workload", "resource"), join(n.PodRequests))),
-	}})
-	s.Records = append(s.Records, rulefmt.RuleGroup{Name: GroupNamespaceNode, Interval: iv, Rules: []rulefmt.Rule{
-		rec(n.NSCPU, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace"), n.PodCPU)),
-		rec(n.NSMem, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace"), n.PodMem)),
-		rec(n.NSRequests, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "resource"), n.PodRequests)),
-		rec(n.NSLimits, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "resource"), n.PodLimits)),
-		rec(n.NodeCPU, fmt.Sprintf(`sum by (%s) (%s)`, x.by("node"), n.PodCPU)),
-		rec(n.NodeMem, fmt.Sprintf(`sum by (%s) (%s)`, x.by("node"), n.PodMem)),
+		// Average per pod = workload sum / pods, not an average over 150k
+		// per-pod series.
+		rec(n.WLPodRequestsAvg, fmt.Sprintf(`%s / on (%s) group_left %s`, n.WorkloadRequests, wl, n.WLPods)))
+	group(GroupNamespaceNode,
+		rec(n.NSCPU, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace"), n.WorkloadCPU)),
+		rec(n.NSMem, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace"), n.WorkloadMem)),
+		rec(n.NSRequests, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "resource"), n.WorkloadRequests)),
+		rec(n.NSLimits, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "resource"), n.WorkloadLimits)),
 		rec(n.NodeReqRatio, fmt.Sprintf(`sum by (%[1]s) (%[2]s) / sum by (%[1]s) (%[3]s)`, x.by("node", "resource"), x.sel("kubepulse_node_requests"), x.sel("kubepulse_node_allocatable"))),
 		rec(n.NodeLimRatio, fmt.Sprintf(`sum by (%[1]s) (%[2]s) / sum by (%[1]s) (%[3]s)`, x.by("node", "resource"), x.sel("kubepulse_node_limits"), x.sel("kubepulse_node_allocatable"))),
-		rec(n.NodeCPURatio, fmt.Sprintf(`%s / on (%[2]s) sum by (%[2]s) (%[3]s)`, n.NodeCPU, x.by("node"), x.sel("kubepulse_node_allocatable", `resource="cpu"`))),
-		rec(n.NodeMemRatio, fmt.Sprintf(`%s / on (%[2]s) sum by (%[2]s) (%[3]s)`, n.NodeMem, x.by("node"), x.sel("kubepulse_node_allocatable", `resource="memory"`))),
 		rec(n.ClusterAlloc, fmt.Sprintf(`sum by (%s) (%s)`, x.by("resource"), x.sel("kubepulse_node_allocatable"))),
 		rec(n.ClusterAllocMax, fmt.Sprintf(`max by (%s) (%s)`, x.by("resource"), x.sel("kubepulse_node_allocatable"))),
 		rec(n.ClusterRequests, fmt.Sprintf(`sum by (%s) (%s)`, x.by("resource"), x.sel("kubepulse_node_requests"))),
-		rec(n.ClusterNodes, fmt.Sprintf(`count by (%s) (%s)`, x.by("resource"), x.sel("kubepulse_node_allocatable"))),
-	}})
+		rec(n.ClusterNodes, fmt.Sprintf(`count by (%s) (%s)`, x.by("resource"), x.sel("kubepulse_node_allocatable"))))
+	// The exporter keeps a series for every log rule and container, most of
+	// them never moving: only non-zero rates are recorded, and the
+	// container, namespace and workload rates read those few.
 	logSel := x.sel("kubepulse_log_matches_total", cfg.Selectors.LogErrorRules)
-	s.Records = append(s.Records, rulefmt.RuleGroup{Name: GroupLogs, Interval: iv, Rules: []rulefmt.Rule{
-		rec(n.LogPodRate, fmt.Sprintf(`sum by (%s) (rate(%s[%s]))`, x.by("namespace", "pod", "container", "rule"), logSel, x.w)),
+	group(GroupLogsPod,
+		rec(n.LogPodRate, fmt.Sprintf(`sum by (%s) (rate(%s[%s])) > 0`, x.by("namespace", "pod", "container", "rule"), logSel, x.w)))
+	group(GroupLogs,
 		rec(n.LogContainerRate, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "container", "rule"), n.LogPodRate)),
 		rec(n.LogNSRate, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "rule"), n.LogPodRate)),
-		rec(n.LogLinesRate, fmt.Sprintf(`sum by (%s) (rate(%s[%s]))`, x.by("namespace", "pod", "container"), x.sel("kubepulse_log_lines_total"), x.w)),
-		rec(n.LogWLRate, fmt.Sprintf(`sum by (%s) (sum by (%s) (%s) * on (%s) group_left (workload_kind, workload) %s)`, wl, pod, n.LogPodRate, pod, n.PodOwner)),
-	}})
+		rec(n.LogWLRate, fmt.Sprintf(`sum by (%s) (%s)`, wl, toWorkload(fmt.Sprintf(`sum by (%s) (%s)`, pod, n.LogPodRate)))))
 	ltReq := "kubepulse_loadtest_requests_total"
 	ltDur := "kubepulse_loadtest_request_duration_seconds"
 	rl := x.by("run", "label")

@@ -40,6 +40,14 @@ var FullScale = Scale{
 	HPAs: 3000, ErrorContainersPct: 20, LoadTestRuns: 2, Job: "kubepulse",
 }
 
+// MediumScale is 1/5 of the full size: large enough that per-series costs
+// dominate (linear extrapolation to FullScale is x5), small enough to keep
+// in the head (about 1 million series).
+var MediumScale = Scale{
+	Nodes: 1000, Pods: 30000, ContainersPerPod: 2, Workloads: 3000, Namespaces: 100,
+	HPAs: 600, ErrorContainersPct: 20, LoadTestRuns: 2, Job: "kubepulse",
+}
+
 // SmallScale is for tests: the same shape, 1/50 of the size.
 var SmallScale = Scale{
 	Nodes: 100, Pods: 3000, ContainersPerPod: 2, Workloads: 300, Namespaces: 10,

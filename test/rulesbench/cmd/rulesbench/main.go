@@ -23,7 +23,7 @@ import (
 func main() {
 	var (
 		rulesFile = flag.String("rules", "", "rule file to evaluate (the generated prometheus_rules.yaml)")
-		scaleName = flag.String("scale", "full", "cluster size: full (5,000 nodes, 150,000 pods) or small (100 nodes, 3,000 pods)")
+		scaleName = flag.String("scale", "full", "cluster size: full (5,000 nodes, 150,000 pods), medium (1,000 nodes, 30,000 pods) or small (100 nodes, 3,000 pods)")
 		history   = flag.Duration("history", 30*time.Minute, "history of raw samples before the first evaluation")
 		interval  = flag.Duration("interval", 30*time.Second, "scrape and evaluation interval")
 		warmup    = flag.Int("warmup", 3, "unmeasured evaluations of every group first (gives recorded series some history)")
@@ -43,10 +43,12 @@ func main() {
 	switch *scaleName {
 	case "full":
 		scale = rulesbench.FullScale
+	case "medium":
+		scale = rulesbench.MediumScale
 	case "small":
 		scale = rulesbench.SmallScale
 	default:
-		fmt.Fprintf(os.Stderr, "rulesbench: -scale %q: want full or small\n", *scaleName)
+		fmt.Fprintf(os.Stderr, "rulesbench: -scale %q: want full, medium or small\n", *scaleName)
 		os.Exit(2)
 	}
 	if err := run(*rulesFile, *cpuProf, scale, *scaleName, *storageM, *history, *interval, *warmup, *runs, *batch, *target, *out); err != nil {
