@@ -245,10 +245,7 @@ func (s *Set) buildAlerts(x *b, n Names) {
 		}},
 		{GroupAlertsLogs, "logErrorSpike", rulefmt.Rule{
 			Alert: "KubePulseLogErrorSpike",
-			// The rate record holds non-zero rates only: a container
-			// without errors in the last day has no baseline series and
-			// falls back to the floor of 1 per minute.
-			Expr: fmt.Sprintf(`%[1]s > %[2]s * clamp_min(avg_over_time(%[1]s[1d] offset 30m) or 0 * %[1]s, 1 / 60)`,
+			Expr: fmt.Sprintf(`%[1]s > %[2]s * clamp_min(avg_over_time(%[1]s[1d] offset 30m), 1 / 60)`,
 				n.LogContainerRate, fmtNum(A.LogErrorSpike.Threshold)),
 			Annotations: map[string]string{
 				"summary":     "A container's log error rate spiked against its own daily baseline.",

@@ -254,12 +254,11 @@ func Build(cfg *config.Config) *Set {
 		rec(n.ClusterAllocMax, fmt.Sprintf(`max by (%s) (%s)`, x.by("resource"), x.sel("kubepulse_node_allocatable"))),
 		rec(n.ClusterRequests, fmt.Sprintf(`sum by (%s) (%s)`, x.by("resource"), x.sel("kubepulse_node_requests"))),
 		rec(n.ClusterNodes, fmt.Sprintf(`count by (%s) (%s)`, x.by("resource"), x.sel("kubepulse_node_allocatable"))))
-	// The exporter keeps a series for every log rule and container, most of
-	// them never moving: only non-zero rates are recorded, and the
-	// container, namespace and workload rates read those few.
+	// Zero rates are kept: the HPA-backing log series must read 0, not
+	// nothing, while a workload logs no errors.
 	logSel := x.sel("kubepulse_log_matches_total", cfg.Selectors.LogErrorRules)
 	group(GroupLogsPod,
-		rec(n.LogPodRate, fmt.Sprintf(`sum by (%s) (rate(%s[%s])) > 0`, x.by("namespace", "pod", "container", "rule"), logSel, x.w)))
+		rec(n.LogPodRate, fmt.Sprintf(`sum by (%s) (rate(%s[%s]))`, x.by("namespace", "pod", "container", "rule"), logSel, x.w)))
 	group(GroupLogs,
 		rec(n.LogContainerRate, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "container", "rule"), n.LogPodRate)),
 		rec(n.LogNSRate, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "rule"), n.LogPodRate)),
