@@ -10,14 +10,12 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
-	"k8s.io/klog/v2"
 
 	"github.com/kubepulse/kubepulse/collector"
 	_ "github.com/kubepulse/kubepulse/collector/all" // registers every collector
@@ -42,7 +40,7 @@ func runExporter(ctx context.Context, logger log.Logger, webFlags *web.FlagConfi
 	level.Info(logger).Log("msg", "starting kubepulse exporter", "version", version.Info())
 	// client-go reports watch failures (403s, 410s) only through klog; route
 	// klog into the same go-kit log so an RBAC gap is visible there.
-	klog.SetLogger(logr.FromSlogHandler(logging.Slog(logger).Handler()))
+	logging.RouteKlog(logger)
 	set, err := collector.Build(logger, nil)
 	if err != nil {
 		return logging.Fatal(logger, "cannot build collectors", err)

@@ -143,7 +143,18 @@ func Explicit(name string) bool {
 var (
 	sharedLoggerMu sync.Mutex
 	sharedLogger   = log.NewNopLogger()
+	generation     uint64
 )
+
+// Generation counts Build calls. A source shared by several collectors is
+// cached per generation, so that a second exporter in the same process (tests,
+// a restart after a config change) never inherits the first one's stopped
+// informers or old flags.
+func Generation() uint64 {
+	sharedLoggerMu.Lock()
+	defer sharedLoggerMu.Unlock()
+	return generation
+}
 
 // SharedLogger returns the logger Build was given, without any collector
 // key: for sources shared by several collectors, whose lines would otherwise
@@ -182,6 +193,7 @@ func Build(logger log.Logger, only []string) (*Set, error) {
 
 	sharedLoggerMu.Lock()
 	sharedLogger = logger
+	generation++
 	sharedLoggerMu.Unlock()
 
 	want := map[string]bool{}

@@ -87,7 +87,12 @@ func (s *Source) listWatch(client any, st *sourceStatus, fs string, list listFn,
 			if err == nil {
 				st.ok()
 			} else {
+				// With watch-list semantics the initial list is a watch too,
+				// and client-go reports its failure only at klog verbosity.
 				st.up.Store(false)
+				if ctx.Err() == nil {
+					level.Warn(s.logger).Log("msg", "watch failed; keeping last known state and retrying with backoff", "field_selector", fs, "err", err)
+				}
 			}
 			return w, err
 		},

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"github.com/kubepulse/kubepulse/collector"
 	"hash/fnv"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,7 @@ type NodeInfo struct {
 var (
 	sharedMu  sync.Mutex
 	sharedSrc *Source
+	sharedGen uint64 // collector.Generation the source was built for
 )
 
 // Shared returns the process-wide cluster source, built from the cluster flags on first use.
@@ -32,9 +34,10 @@ var (
 func Shared(logger log.Logger) (*Source, error) {
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
-	if sharedSrc != nil {
+	if sharedSrc != nil && sharedGen == collector.Generation() {
 		return sharedSrc, nil
 	}
+	sharedSrc = nil
 	cfg := configFromFlags()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -52,6 +55,7 @@ func Shared(logger log.Logger) (*Source, error) {
 		return nil, fmt.Errorf("kubernetes metadata client: %s", oneLine(err.Error()))
 	}
 	sharedSrc = NewSource(cfg, rc, client, meta, log.With(logger, "source", "cluster"))
+	sharedGen = collector.Generation()
 	return sharedSrc, nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log/level"
+	"k8s.io/klog/v2"
 )
 
 func TestLevelsAndFormats(t *testing.T) {
@@ -71,5 +72,17 @@ func TestSlogBridgeReachesGoKit(t *testing.T) {
 	}
 	if strings.Contains(out, "hidden") {
 		t.Fatalf("debug record passed the go-kit info filter: %q", out)
+	}
+}
+
+func TestRouteKlogFollowsLatestLogger(t *testing.T) {
+	for _, word := range []string{"first", "second"} {
+		var buf bytes.Buffer
+		RouteKlog(NewWriter(&Config{Level: "info", Format: "logfmt"}, &buf))
+		klog.InfoS("from klog", "word", word)
+		klog.Flush()
+		if out := buf.String(); !strings.Contains(out, "word="+word) || strings.Count(out, "caller=") != 1 {
+			t.Fatalf("klog record not routed to the latest logger: %q", out)
+		}
 	}
 }
