@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubepulse/kubepulse/internal/testutil"
 )
 
 func freeAddr(t *testing.T) string {
@@ -25,10 +27,10 @@ func freeAddr(t *testing.T) string {
 }
 
 // startExporter runs `kubepulse exporter` in-process and waits until it serves.
-func startExporter(t *testing.T, args ...string) (base string, logs *syncBuffer) {
+func startExporter(t *testing.T, args ...string) (base string, logs *testutil.SyncBuffer) {
 	t.Helper()
 	addr := freeAddr(t)
-	logs = &syncBuffer{}
+	logs = &testutil.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {

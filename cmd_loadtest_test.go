@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,29 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kubepulse/kubepulse/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer safe for the progress goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func freePort(t *testing.T) string {
 	t.Helper()
@@ -63,10 +45,10 @@ func TestLoadtestCommandEndToEnd(t *testing.T) {
 	jtl, sumFile := filepath.Join(dir, "out.jtl"), filepath.Join(dir, "summary.json")
 	metricsAddr := freePort(t)
 
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	loadtestStdout = out
 	defer func() { loadtestStdout = os.Stdout }()
-	var stderr syncBuffer
+	var stderr testutil.SyncBuffer
 
 	scraped := make(chan string, 1)
 	go func() {
@@ -138,7 +120,7 @@ func TestLoadtestCommandInterruptStillReports(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
 	defer srv.Close()
 	jtl := filepath.Join(t.TempDir(), "out.jtl")
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	loadtestStdout = out
 	defer func() { loadtestStdout = os.Stdout }()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -148,7 +130,7 @@ func TestLoadtestCommandInterruptStillReports(t *testing.T) {
 		}
 		cancel() // what SIGINT does through main's signal.NotifyContext
 	}()
-	var stderr syncBuffer
+	var stderr testutil.SyncBuffer
 	code := run(ctx, []string{"loadtest", srv.URL, "--rate", "50", "--duration", "1h", "--progress", "plain", "--progress.interval", "200ms", "--out", jtl, "--run", "int"}, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
@@ -183,7 +165,7 @@ func TestLoadtestCommandRejectsBadInput(t *testing.T) {
 		{[]string{"loadtest", "http://127.0.0.1:1/", "--progress", "fancy"}, 2, "enum value"},
 	}
 	for _, c := range cases {
-		var stderr syncBuffer
+		var stderr testutil.SyncBuffer
 		if code := run(context.Background(), c.args, &stderr); code != c.code || !strings.Contains(stderr.String(), c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, code, stderr.String(), c.code, c.want)
 		}

@@ -9,26 +9,11 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+
+	"github.com/kubepulse/kubepulse/internal/testutil"
 )
 
-// repoRoot walks up from the package directory to go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
+var repoRoot = testutil.RepoRoot
 
 func testRules(t testing.TB) string {
 	return filepath.Join(repoRoot(t), "testdata", "logs", "rules.yaml")

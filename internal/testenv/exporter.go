@@ -19,6 +19,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/kubepulse/kubepulse/internal/testutil"
 )
 
 var (
@@ -74,7 +76,7 @@ type Exporter struct {
 	// URL is http://127.0.0.1:<port>.
 	URL  string
 	proc *proc
-	logs *syncBuffer
+	logs *testutil.SyncBuffer
 	hc   *http.Client
 }
 
@@ -89,7 +91,7 @@ func StartExporter(t testing.TB, bin string, args ...string) *Exporter {
 	}
 	x := &Exporter{
 		URL:  fmt.Sprintf("http://127.0.0.1:%d", port),
-		logs: &syncBuffer{},
+		logs: &testutil.SyncBuffer{},
 		hc:   &http.Client{Timeout: 30 * time.Second},
 	}
 	full := append([]string{"exporter", "--web.listen-address=127.0.0.1:" + strconv.Itoa(port)}, args...)
@@ -263,21 +265,4 @@ func (f Families) Value(name string, match map[string]string) (float64, bool) {
 		return 0, false
 	}
 	return s[0].Value, true
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

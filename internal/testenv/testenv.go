@@ -34,6 +34,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubepulse/kubepulse/internal/testutil"
 )
 
 // Options change how the apiserver is started.
@@ -561,25 +563,8 @@ func FreePort() (int, error) {
 	return p[0], nil
 }
 
-// RepoRoot finds the kubepulse module root by walking up from the working
-// directory to the go.mod that declares the kubepulse module.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.HasPrefix(bytes.TrimSpace(b), []byte("module github.com/kubepulse/kubepulse\n")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("kubepulse go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
+// RepoRoot finds the kubepulse module root (see testutil.FindRepoRoot).
+func RepoRoot() (string, error) { return testutil.FindRepoRoot() }
 
 // BinDir is $KUBEPULSE_BIN, else <repo>/.cache/bin.
 func BinDir() (string, error) {

@@ -3,27 +3,13 @@ package gen
 import (
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/kubepulse/kubepulse/internal/testutil"
 )
 
-// repoRoot walks up from this package to the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Dir(file)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the package")
-		}
-		dir = parent
-	}
-}
+var repoRoot = testutil.RepoRoot
 
 func TestParseTargetsFile(t *testing.T) {
 	name := filepath.Join(repoRoot(t), "testdata", "loadgen", "targets.jsonl")

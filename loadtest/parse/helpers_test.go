@@ -1,11 +1,11 @@
 package parse
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/kubepulse/kubepulse/internal/testutil"
 	"github.com/kubepulse/kubepulse/loadtest"
 )
 
@@ -40,24 +40,7 @@ func (c *collect) totals() totals {
 	return t
 }
 
-// repoRoot walks up from the package directory to go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
+var repoRoot = testutil.RepoRoot
 
 func realworld(t testing.TB, sub string) string {
 	return filepath.Join(repoRoot(t), "..", "shared", "realworld", sub)

@@ -11,35 +11,23 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/kubepulse/kubepulse/internal/testenv"
+	"github.com/kubepulse/kubepulse/internal/testutil"
 )
 
-// RepoRoot walks up from the working directory to the directory holding go.mod.
-func RepoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getwd: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
+// RepoRoot is the repository root (testutil.RepoRoot).
+func RepoRoot(t testing.TB) string { return testutil.RepoRoot(t) }
 
 // BinDir is where `make tools` puts the real components: $KUBEPULSE_BIN, or
-// .cache/bin under the repository root.
+// .cache/bin under the repository root (testenv.BinDir).
 func BinDir(t testing.TB) string {
 	t.Helper()
-	if d := os.Getenv("KUBEPULSE_BIN"); d != "" {
-		return d
+	d, err := testenv.BinDir()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return filepath.Join(RepoRoot(t), ".cache", "bin")
+	return d
 }
 
 // Tool returns the path of a binary built by `make tools`. A missing binary

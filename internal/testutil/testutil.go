@@ -1,0 +1,69 @@
+// Package testutil holds the few helpers every test tier needs: finding the
+// repository root (fixtures and the shared real-world samples are addressed
+// from it) and a log buffer that is safe to write and read concurrently.
+package testutil
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// FindRepoRoot walks up from the working directory (a package directory
+// under `go test`) to kubepulse's go.mod.
+func FindRepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.HasPrefix(bytes.TrimSpace(b), []byte("module github.com/kubepulse/kubepulse\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("kubepulse go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// RepoRoot is FindRepoRoot for tests: it fails the test instead of returning an error.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	root, err := FindRepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// Realworld returns a path under ../shared/realworld, the third-party samples
+// that tests read in place.
+func Realworld(t testing.TB, elem ...string) string {
+	t.Helper()
+	return filepath.Join(append([]string{RepoRoot(t), "..", "shared", "realworld"}, elem...)...)
+}
+
+// SyncBuffer is a bytes.Buffer that a process or goroutine writes while the
+// test reads it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
