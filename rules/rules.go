@@ -185,52 +185,129 @@ func Build(cfg *config.Config) *Set {
 	iv := model.Duration(cfg.Recording.Interval)
 	pod, wl := x.by("namespace", "pod"), x.by("namespace", "workload_kind", "workload")
 	wlr := x.by("namespace", "workload_kind", "workload", "resource")
-	// toWorkload attaches the workload to a per-pod vector: the one join,
-	// against the small owner record, inside each raw aggregation.
-	toWorkload := func(perPod string) string {
-		return fmt.Sprintf("%s * on (%s) group_left (workload_kind, workload) %s", perPod, pod, n.PodOwner)
-	}
 	s := &Set{rateWindow: model.Duration(cfg.Recording.RateWindow),
 		testSteps: testStepsPerMinute(time.Duration(cfg.Recording.RateWindow), time.Duration(cfg.Recording.Interval))}
 	group := func(name string, rs ...rulefmt.Rule) {
 		s.Records = append(s.Records, rulefmt.RuleGroup{Name: name, Interval: iv, Rules: rs})
 	}
-	cpuRate := fmt.Sprintf(`rate(%s[%s])`, x.sel("kubepulse_container_cpu_usage_seconds_total"), x.w)
-	mem := x.sel("kubepulse_container_memory_working_set_bytes")
+	// Sharding (recording.shards > 1): every rule that reads a per-pod raw
+	// metric runs once per shard of pods (ShardMatchers: by the last
+	// character of the pod name, an exact partition) in its own group,
+	// writing a partial aggregate under partialName(record) with a static
+	// shard label; the group of the original name then writes the original
+	// record as sum/max without (shard) over the partials, so every record
+	// alerts, dashboards and HPAs read keeps its name and labels.
+	shards := ShardMatchers(cfg.Recording.Shards)
+	sharded := len(shards) > 1
+	shardLabel := func(i int, ls map[string]string) map[string]string {
+		if !sharded {
+			return ls
+		}
+		out := map[string]string{"shard": strconv.Itoa(i)}
+		for k, v := range ls {
+			out[k] = v
+		}
+		return out
+	}
+	// podSel is metric{<kubepulse selector>, extra..., <shard i's pod matcher>}.
+	podSel := func(i int, metric string, extra ...string) string {
+		if shards[i] != "" {
+			extra = append(extra, shards[i])
+		}
+		return x.sel(metric, extra...)
+	}
+	owner := func(i int) string {
+		if !sharded {
+			return n.PodOwner
+		}
+		return fmt.Sprintf(`%s{shard="%d"}`, n.PodOwner, i)
+	}
+	// toWorkload attaches the workload to a per-pod vector of shard i: the
+	// one join, against the small owner record of the same shard.
+	toWorkload := func(i int, perPod string) string {
+		return fmt.Sprintf("%s * on (%s) group_left (workload_kind, workload) %s", perPod, pod, owner(i))
+	}
+	// heavy adds the group(s) of one raw aggregation. Unsharded: group name
+	// holding record = expr(0) and then more. Sharded: one group per shard
+	// holding the partial, then group name holding
+	// record = <combine> without (shard) (partial) and then more.
+	heavy := func(name, record, combine string, labels map[string]string, expr func(i int) string, more ...rulefmt.Rule) {
+		if !sharded {
+			r := rec(record, expr(0))
+			r.Labels = labels
+			group(name, append([]rulefmt.Rule{r}, more...)...)
+			return
+		}
+		for i := range shards {
+			r := rec(partialName(record), expr(i))
+			r.Labels = shardLabel(i, labels)
+			group(shardGroup(name, i), r)
+		}
+		var ms []string
+		for k, v := range labels {
+			ms = append(ms, fmt.Sprintf("%s=%q", k, v))
+		}
+		sel := partialName(record)
+		if len(ms) > 0 {
+			sel += "{" + strings.Join(ms, ", ") + "}"
+		}
+		r := rec(record, fmt.Sprintf(`%s without (shard) (%s)`, combine, sel))
+		r.Labels = labels
+		group(name, append([]rulefmt.Rule{r}, more...)...)
+	}
+	cpuRate := func(i int) string {
+		return fmt.Sprintf(`rate(%s[%s])`, podSel(i, "kubepulse_container_cpu_usage_seconds_total"), x.w)
+	}
+	mem := func(i int) string { return podSel(i, "kubepulse_container_memory_working_set_bytes") }
 
 	// The join key: one series per pod, the exporter's job/instance
 	// dropped (two exporter replicas must not make the joins many-to-many).
-	group(GroupPodOwner,
-		rec(n.PodOwner, fmt.Sprintf(`max by (%s) (%s)`, x.by("namespace", "pod", "workload_kind", "workload"), x.sel("kubepulse_pod_owner", `workload!=""`))),
-		rec(n.WLPods, fmt.Sprintf(`count by (%s) (%s)`, wl, n.PodOwner)))
-	group(GroupWorkloadCPU,
-		rec(n.WorkloadCPU, fmt.Sprintf(`sum by (%s) (%s)`, wl, toWorkload(fmt.Sprintf(`sum by (%s) (%s)`, pod, cpuRate)))))
-	group(GroupWorkloadMemory,
-		rec(n.WorkloadMem, fmt.Sprintf(`sum by (%s) (%s)`, wl, toWorkload(fmt.Sprintf(`sum by (%s) (%s)`, pod, mem)))))
-	group(GroupWorkloadMemMax,
-		rec(n.WLPodMemMax, fmt.Sprintf(`max by (%s) (%s)`, wl, toWorkload(fmt.Sprintf(`sum by (%s) (%s)`, pod, mem)))))
+	// Sharded, each pod's series is written by the one shard its name falls
+	// in (with the shard label, which the joins' on (namespace, pod) ignore).
+	ownerRule := func(i int) rulefmt.Rule {
+		r := rec(n.PodOwner, fmt.Sprintf(`max by (%s) (%s)`, x.by("namespace", "pod", "workload_kind", "workload"), podSel(i, "kubepulse_pod_owner", `workload!=""`)))
+		r.Labels = shardLabel(i, nil)
+		return r
+	}
+	if !sharded {
+		group(GroupPodOwner, ownerRule(0), rec(n.WLPods, fmt.Sprintf(`count by (%s) (%s)`, wl, n.PodOwner)))
+	} else {
+		for i := range shards {
+			r := rec(partialName(n.WLPods), fmt.Sprintf(`count by (%s) (%s)`, wl, owner(i)))
+			r.Labels = shardLabel(i, nil)
+			group(shardGroup(GroupPodOwner, i), ownerRule(i), r)
+		}
+		group(GroupPodOwner, rec(n.WLPods, fmt.Sprintf(`sum without (shard) (%s)`, partialName(n.WLPods))))
+	}
+	heavy(GroupWorkloadCPU, n.WorkloadCPU, "sum", nil, func(i int) string {
+		return fmt.Sprintf(`sum by (%s) (%s)`, wl, toWorkload(i, fmt.Sprintf(`sum by (%s) (%s)`, pod, cpuRate(i))))
+	})
+	heavy(GroupWorkloadMemory, n.WorkloadMem, "sum", nil, func(i int) string {
+		return fmt.Sprintf(`sum by (%s) (%s)`, wl, toWorkload(i, fmt.Sprintf(`sum by (%s) (%s)`, pod, mem(i))))
+	})
+	heavy(GroupWorkloadMemMax, n.WLPodMemMax, "max", nil, func(i int) string {
+		return fmt.Sprintf(`max by (%s) (%s)`, wl, toWorkload(i, fmt.Sprintf(`sum by (%s) (%s)`, pod, mem(i))))
+	})
 	for _, fig := range []struct{ metric, record string }{
 		{"kubepulse_container_resource_requests", n.WorkloadRequests},
 		{"kubepulse_container_resource_limits", n.WorkloadLimits},
 	} {
 		for _, res := range []string{"cpu", "memory"} {
-			r := rec(fig.record, fmt.Sprintf(`sum by (%s) (%s)`, wlr,
-				toWorkload(fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "pod", "resource"), x.sel(fig.metric, fmt.Sprintf(`resource=%q`, res))))))
+			kind := strings.TrimPrefix(fig.metric, "kubepulse_container_resource_")
 			// The resource is in the output anyway; as a static label it
 			// keeps the two rules of one record name distinct (promtool's
 			// duplicate-rules lint).
-			r.Labels = map[string]string{"resource": res}
-			kind := strings.TrimPrefix(fig.metric, "kubepulse_container_resource_")
-			group("kubepulse-workload-"+kind+"-"+res+".rules", r)
+			heavy("kubepulse-workload-"+kind+"-"+res+".rules", fig.record, "sum", map[string]string{"resource": res}, func(i int) string {
+				return fmt.Sprintf(`sum by (%s) (%s)`, wlr,
+					toWorkload(i, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "pod", "resource"), podSel(i, fig.metric, fmt.Sprintf(`resource=%q`, res)))))
+			})
 		}
 	}
 	// Node usage straight from the raw series: cheaper than writing 150k
 	// per-pod records to sum them again.
-	group(GroupNodeCPU,
-		rec(n.NodeCPU, fmt.Sprintf(`sum by (%s) (%s)`, x.by("node"), cpuRate)),
+	heavy(GroupNodeCPU, n.NodeCPU, "sum", nil, func(i int) string { return fmt.Sprintf(`sum by (%s) (%s)`, x.by("node"), cpuRate(i)) },
 		rec(n.NodeCPURatio, fmt.Sprintf(`%s / on (%[2]s) sum by (%[2]s) (%[3]s)`, n.NodeCPU, x.by("node"), x.sel("kubepulse_node_allocatable", `resource="cpu"`))))
-	group(GroupNodeMemory,
-		rec(n.NodeMem, fmt.Sprintf(`sum by (%s) (%s)`, x.by("node"), mem)),
+	heavy(GroupNodeMemory, n.NodeMem, "sum", nil, func(i int) string { return fmt.Sprintf(`sum by (%s) (%s)`, x.by("node"), mem(i)) },
 		rec(n.NodeMemRatio, fmt.Sprintf(`%s / on (%[2]s) sum by (%[2]s) (%[3]s)`, n.NodeMem, x.by("node"), x.sel("kubepulse_node_allocatable", `resource="memory"`))))
 	// Everything below reads workload records (15k series at 150k pods),
 	// never per-pod ones.
@@ -255,14 +332,47 @@ func Build(cfg *config.Config) *Set {
 		rec(n.ClusterRequests, fmt.Sprintf(`sum by (%s) (%s)`, x.by("resource"), x.sel("kubepulse_node_requests"))),
 		rec(n.ClusterNodes, fmt.Sprintf(`count by (%s) (%s)`, x.by("resource"), x.sel("kubepulse_node_allocatable"))))
 	// Zero rates are kept: the HPA-backing log series must read 0, not
-	// nothing, while a workload logs no errors.
-	logSel := x.sel("kubepulse_log_matches_total", cfg.Selectors.LogErrorRules)
-	group(GroupLogsPod,
-		rec(n.LogPodRate, fmt.Sprintf(`sum by (%s) (rate(%s[%s]))`, x.by("namespace", "pod", "container", "rule"), logSel, x.w)))
-	group(GroupLogs,
-		rec(n.LogContainerRate, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "container", "rule"), n.LogPodRate)),
-		rec(n.LogNSRate, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "rule"), n.LogPodRate)),
-		rec(n.LogWLRate, fmt.Sprintf(`sum by (%s) (%s)`, wl, toWorkload(fmt.Sprintf(`sum by (%s) (%s)`, pod, n.LogPodRate)))))
+	// nothing, while a workload logs no errors. Sharded, each shard writes
+	// its own pods' rates (with the shard label) and, in the same group,
+	// partial per-container, per-namespace and per-workload sums of them;
+	// kubepulse-logs.rules only sums the partials, never the per-pod rates.
+	// The log shards are finer than the pod-owner shards, so their join
+	// selects the owner series with the log shard's own pod matcher.
+	logRules := func(owner, pods string) []rulefmt.Rule {
+		return []rulefmt.Rule{
+			rec(n.LogContainerRate, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "container", "rule"), pods)),
+			rec(n.LogNSRate, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "rule"), pods)),
+			rec(n.LogWLRate, fmt.Sprintf(`sum by (%s) (%s * on (%s) group_left (workload_kind, workload) %s)`, wl, fmt.Sprintf(`sum by (%s) (%s)`, pod, pods), pod, owner)),
+		}
+	}
+	logShards := ShardMatchers(LogShards(cfg.Recording.Shards))
+	for i := range logShards {
+		sel := x.sel("kubepulse_log_matches_total", cfg.Selectors.LogErrorRules)
+		if sharded {
+			sel = x.sel("kubepulse_log_matches_total", cfg.Selectors.LogErrorRules, logShards[i])
+		}
+		r := rec(n.LogPodRate, fmt.Sprintf(`sum by (%s) (rate(%s[%s]))`, x.by("namespace", "pod", "container", "rule"), sel, x.w))
+		r.Labels = shardLabel(i, nil)
+		if !sharded {
+			group(GroupLogsPod, r)
+			group(GroupLogs, logRules(n.PodOwner, n.LogPodRate)...)
+			break
+		}
+		rs := []rulefmt.Rule{r}
+		for _, p := range logRules(fmt.Sprintf(`%s{%s}`, n.PodOwner, logShards[i]), fmt.Sprintf(`%s{shard="%d"}`, n.LogPodRate, i)) {
+			p.Record = partialName(p.Record)
+			p.Labels = shardLabel(i, nil)
+			rs = append(rs, p)
+		}
+		group(shardGroup(GroupLogsPod, i), rs...)
+	}
+	if sharded {
+		var rs []rulefmt.Rule
+		for _, name := range []string{n.LogContainerRate, n.LogNSRate, n.LogWLRate} {
+			rs = append(rs, rec(name, fmt.Sprintf(`sum without (shard) (%s)`, partialName(name))))
+		}
+		group(GroupLogs, rs...)
+	}
 	ltReq := "kubepulse_loadtest_requests_total"
 	ltDur := "kubepulse_loadtest_request_duration_seconds"
 	rl := x.by("run", "label")
@@ -319,6 +429,7 @@ func Build(cfg *config.Config) *Set {
 
 	s.buildAlerts(x, n)
 	s.buildHPATest(x)
+	s.buildShardTest(x)
 	return s
 }
 

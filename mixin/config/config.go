@@ -84,11 +84,18 @@ type Alerts struct {
 	APIServerStale              Alert `yaml:"apiserverStale"`
 }
 
+// MaxShards bounds recording.shards: shards are told apart by the last
+// character of the pod name, [0-9a-z].
+const MaxShards = 36
+
 // Recording tunes the recording rule groups.
 type Recording struct {
 	Interval Duration `yaml:"interval"`
 	// RateWindow is the window of the rate() behind the usage rules.
 	RateWindow Duration `yaml:"rateWindow"`
+	// Shards splits every rule that reads a per-pod raw metric into this
+	// many groups by the last character of the pod name (1 = no split).
+	Shards int `yaml:"shards"`
 }
 
 // PrometheusRule places the PrometheusRule objects.
@@ -179,7 +186,7 @@ func Default() Config {
 			KubeletScrapeErrors:         a(0, "15m", "warning"),
 			APIServerStale:              a(300, "5m", "critical"),
 		},
-		Recording: Recording{Interval: mustDur("1m"), RateWindow: mustDur("5m")},
+		Recording: Recording{Interval: mustDur("1m"), RateWindow: mustDur("5m"), Shards: 8},
 		PrometheusRule: PrometheusRule{
 			Name:      "kubepulse",
 			Namespace: "monitoring",
@@ -426,6 +433,9 @@ func (c *Config) validate(file string, root *yaml.Node) Errors {
 	}
 	if c.Recording.RateWindow < 2*c.Recording.Interval {
 		add(fmt.Sprintf("%s must be at least twice recording.interval (%s) so rate() has two samples", c.Recording.RateWindow, c.Recording.Interval), "recording", "rateWindow")
+	}
+	if c.Recording.Shards < 1 || c.Recording.Shards > MaxShards {
+		add(fmt.Sprintf("%d must be between 1 and %d (one shard per last character of the pod name at most)", c.Recording.Shards, MaxShards), "recording", "shards")
 	}
 	if !dnsNameRE.MatchString(c.PrometheusRule.Name) || len(c.PrometheusRule.Name) > 240 {
 		add(fmt.Sprintf("%q is not a Kubernetes object name (lower case, digits, - and .)", c.PrometheusRule.Name), "prometheusRule", "name")

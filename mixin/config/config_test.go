@@ -26,6 +26,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad selector", "selectors:\n  kubepulse: job=kubepulse\n", 2, "not a PromQL label matcher list"},
 		{"runbook without %s", "alerts:\n  runbookURLPattern: https://x/runbooks\n", 2, "exactly one %s"},
 		{"rate window too short", "recording:\n  interval: 1m\n  rateWindow: 1m\n", 3, "at least twice"},
+		{"no shards", "recording:\n  shards: 0\n", 2, "between 1 and 36"},
+		{"too many shards", "recording:\n  shards: 37\n", 2, "between 1 and 36"},
 		{"bad namespace", "prometheusRule:\n  namespace: Monitoring\n", 2, "not a Kubernetes namespace name"},
 		{"bad rule label key", "prometheusRule:\n  labels:\n    \"bad key\": x\n", 3, "not a Kubernetes label key"},
 		{"uid prefix too long", "dashboards:\n  uidPrefix: abcdefghijklmnopqrstuvwxyz\n", 2, "at most 24"},

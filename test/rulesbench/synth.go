@@ -186,7 +186,13 @@ func (s Scale) each(emit func(series)) {
 		case 19:
 			wkind, okind, oname = "DaemonSet", "DaemonSet", wl
 		}
-		pod := fmt.Sprintf("%s-%05d", oname, p%podsPerWorkload)
+		// Names as Kubernetes makes them: StatefulSet ordinals, otherwise a
+		// 5-character suffix from the apiserver's alphabet (the last
+		// character decides the rule shard, so it must be realistic).
+		pod := fmt.Sprintf("%s-%d", oname, p%podsPerWorkload)
+		if wkind != "StatefulSet" {
+			pod = oname + "-" + podSuffix(p)
+		}
 		node := fmt.Sprintf("node-%05d", p%s.Nodes)
 		n := p % s.Nodes
 		inst := fmt.Sprintf("10.%d.%d.%d:9850", n/65536, (n/256)%256, n%256)
@@ -410,4 +416,20 @@ func value(k kind, base, rate float64, step int, secs float64) float64 {
 		return base + rate*secs
 	}
 	return base
+}
+
+// podSuffixAlphabet is the apiserver's generateName alphabet (no vowels,
+// no 0, 1, 3).
+const podSuffixAlphabet = "bcdfghjklmnpqrstvwxz2456789"
+
+// podSuffix is a deterministic, well-mixed 5-character suffix for pod p.
+func podSuffix(p int) string {
+	h := uint64(p)*0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019
+	var b [5]byte
+	for i := range b {
+		h ^= h >> 29
+		h *= 0xBF58476D1CE4E5B9
+		b[i] = podSuffixAlphabet[h%uint64(len(podSuffixAlphabet))]
+	}
+	return string(b[:])
 }
