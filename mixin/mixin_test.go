@@ -5,13 +5,13 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
 
 	_ "github.com/kubepulse/kubepulse/collector/all"
+	"github.com/kubepulse/kubepulse/internal/testutil"
 	"github.com/kubepulse/kubepulse/mixin/config"
 	"github.com/kubepulse/kubepulse/mixin/promtest"
 )
@@ -19,21 +19,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden output directories")
 
 // repoRoot walks up from this package to go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Dir(file)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
+var repoRoot = testutil.RepoRoot
 
 func load(t testing.TB, cfgFile string) *config.Config {
 	t.Helper()
