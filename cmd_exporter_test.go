@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,15 +15,7 @@ import (
 	"github.com/kubepulse/kubepulse/internal/testutil"
 )
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+var freeAddr = func(t *testing.T) string { return testutil.FreeAddr(t) }
 
 // startExporter runs `kubepulse exporter` in-process and waits until it serves.
 func startExporter(t *testing.T, args ...string) (base string, logs *testutil.SyncBuffer) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,15 +17,7 @@ import (
 	"github.com/kubepulse/kubepulse/internal/testutil"
 )
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+var freePort = func(t *testing.T) string { return testutil.FreeAddr(t) }
 
 // TestLoadtestCommandEndToEnd runs `kubepulse loadtest` through main's run
 // against a loopback server and checks what a user sees and gets.

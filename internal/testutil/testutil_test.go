@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -38,5 +39,17 @@ func TestSyncBufferConcurrent(t *testing.T) {
 	wg.Wait()
 	if got := len(b.String()); got != 16 {
 		t.Fatalf("len = %d, want 16", got)
+	}
+}
+
+func TestFreeAddrIsLoopbackAndFree(t *testing.T) {
+	addr := FreeAddr(t)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("FreeAddr() = %s, not free: %v", addr, err)
+	}
+	l.Close()
+	if host, _, _ := net.SplitHostPort(addr); host != "127.0.0.1" {
+		t.Fatalf("FreeAddr() = %s, not loopback", addr)
 	}
 }

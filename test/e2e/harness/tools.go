@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/kubepulse/kubepulse/internal/testenv"
@@ -46,10 +47,10 @@ func Tool(t testing.TB, name string) string {
 // hand it to another process retry on "address already in use".
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	_, port, _ := net.SplitHostPort(testutil.FreeAddr(t))
+	p, err := strconv.Atoi(port)
 	if err != nil {
-		t.Fatalf("listen on loopback: %v", err)
+		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
