@@ -16,6 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/kubepulse/kubepulse/collector"
+	"github.com/kubepulse/kubepulse/internal/testutil"
 	"github.com/kubepulse/kubepulse/loadtest"
 	"github.com/kubepulse/kubepulse/loadtest/parse"
 )
@@ -74,19 +75,7 @@ func waitFor(t *testing.T, what string, cond func() (float64, float64)) {
 	}
 }
 
-func appendFile(t *testing.T, path, s string) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(s); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
+var appendFile = func(t *testing.T, path, s string) { testutil.AppendFile(t, path, s) }
 
 const jmeterHeader = "timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect\n"
 

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kubepulse/kubepulse/internal/testutil"
 )
 
 // collector reads a Follower in the background and records what it got.
@@ -58,19 +60,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func appendFile(t *testing.T, path, s string) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(s); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
+var appendFile = func(t *testing.T, path, s string) { testutil.AppendFile(t, path, s) }
 
 func TestFollow(t *testing.T) {
 	type step struct {

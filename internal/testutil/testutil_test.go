@@ -53,3 +53,12 @@ func TestFreeAddrIsLoopbackAndFree(t *testing.T) {
 		t.Fatalf("FreeAddr() = %s, not loopback", addr)
 	}
 }
+
+func TestAppendFileAppends(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f.log")
+	AppendFile(t, p, "a\n")
+	AppendFile(t, p, "b\n")
+	if b, err := os.ReadFile(p); err != nil || string(b) != "a\nb\n" {
+		t.Fatalf("file = %q, %v; want two appended lines", b, err)
+	}
+}
