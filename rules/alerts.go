@@ -246,17 +246,17 @@ func (s *Set) buildAlerts(x *b, n Names) {
 		{GroupAlertsLogs, "logErrorSpike", rulefmt.Rule{
 			Alert: "KubePulseLogErrorSpike",
 			Expr: fmt.Sprintf(`%[1]s > %[2]s * clamp_min(avg_over_time(%[1]s[1d] offset 30m), 1 / 60)`,
-				n.LogContainerRate, fmtNum(A.LogErrorSpike.Threshold)),
+				n.LogWLRate, fmtNum(A.LogErrorSpike.Threshold)),
 			Annotations: map[string]string{
-				"summary":     "A container's log error rate spiked against its own daily baseline.",
-				"description": fmt.Sprintf("Container {{ $labels.namespace }}/{{ $labels.container }} logs {{ $value | humanize }} %s matches per second, over %s times its average of the last day.", "{{ $labels.rule }}", fmtNum(A.LogErrorSpike.Threshold)),
+				"summary":     "A workload's log error rate spiked against its own daily baseline.",
+				"description": fmt.Sprintf("Workload {{ $labels.namespace }}/{{ $labels.workload }} logs {{ $value | humanize }} error lines per second, over %s times its average of the last day.", fmtNum(A.LogErrorSpike.Threshold)),
 			},
 		}, tcase{
 			evalInterval: "5m",
-			fire:         []promtest.Series{x.ser("kubepulse_log_matches_total", "0+6x120 840+120x40", with(ctr, "rule", "error")...)},
-			quiet:        []promtest.Series{x.ser("kubepulse_log_matches_total", "0+6x160", with(ctr, "rule", "error")...)},
+			fire:         []promtest.Series{owner("1+0x160"), x.ser("kubepulse_log_matches_total", "0+6x120 840+120x40", with(ctr, "rule", "error")...)},
+			quiet:        []promtest.Series{owner("1+0x160"), x.ser("kubepulse_log_matches_total", "0+6x160", with(ctr, "rule", "error")...)},
 			at:           "140m",
-			labels:       x.exp("namespace", "shop", "container", "app", "rule", "error"), value: 2,
+			labels:       x.exp("namespace", "shop", "workload_kind", "Deployment", "workload", "cart"), value: 2,
 		}},
 		{GroupAlertsLoadTest, "loadTestLatencySLO", rulefmt.Rule{
 			Alert: "KubePulseLoadTestLatencySLOBreached",

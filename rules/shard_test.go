@@ -7,66 +7,132 @@ import (
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kubepulse/kubepulse/mixin/config"
 )
 
 // TestShardMatchersPartition checks, with Prometheus's own matcher code,
-// that every pod name (and a missing pod label) falls in exactly one shard,
-// for every allowed shard count.
+// that every valid pod name (a DNS-1123 subdomain, as the apiserver
+// validates it) falls in exactly one shard, and that no string at all falls
+// in two, for every allowed shard count, for the usage shards and the finer
+// log shards.
 func TestShardMatchersPartition(t *testing.T) {
 	names := []string{"", "a", "0", "9", "z", "Z", "-", ".", "é", "pod\n", "x\n1",
-		"cart-7d9f8b6c5-xk2p9", "db-0", "db-12", "UPPER-A", "web-1.2", "ends-in-space "}
+		"cart-7d9f8b6c5-xk2p9", "db-0", "db-12", "UPPER-A", "web-1.2", "ends-in-space ", "a--b", "a.b-c", "a-", "-a"}
 	for c := 0; c < 256; c++ {
-		names = append(names, "p-"+string(rune(c)))
+		r := string(rune(c))
+		// Every last character, and every second-to-last one.
+		names = append(names, r, "p-"+r, "p"+r+"b", r+"7", "x"+r+"-")
 	}
-	for n := 1; n <= 36; n++ {
-		ms := ShardMatchers(n)
-		if len(ms) != n {
-			t.Fatalf("shards=%d: %d matchers", n, len(ms))
-		}
-		parsed := make([]*labels.Matcher, n)
-		for i, m := range ms {
-			if m == "" {
-				continue
+	valid := 0
+	for n := 1; n <= config.MaxShards; n++ {
+		for _, tc := range []struct {
+			kind string
+			ms   []string
+			want int
+		}{
+			{"usage", ShardMatchers(n), n},
+			{"logs", LogShardMatchers(n), map[bool]int{true: 1, false: 2*min(3*n, len(shardAlphabet)) + 1}[n == 1]},
+		} {
+			ms := tc.ms
+			if len(ms) != tc.want {
+				t.Fatalf("%s shards=%d: %d matchers, want %d", tc.kind, n, len(ms), tc.want)
 			}
-			typ, v := labels.MatchRegexp, strings.TrimPrefix(m, `pod=~`)
-			if strings.HasPrefix(m, `pod!~`) {
-				typ, v = labels.MatchNotRegexp, strings.TrimPrefix(m, `pod!~`)
+			parsed := make([]*labels.Matcher, len(ms))
+			for i, m := range ms {
+				if m == "" {
+					continue
+				}
+				if !strings.HasPrefix(m, `pod=~`) {
+					t.Fatalf("%s shards=%d: %s is not a positive regex matcher (a negated one costs a merge of every pod's postings)", tc.kind, n, m)
+				}
+				uq, err := strconv.Unquote(strings.TrimPrefix(m, `pod=~`))
+				if err != nil {
+					t.Fatalf("%s shards=%d: %s: %v", tc.kind, n, m, err)
+				}
+				pm, err := labels.NewMatcher(labels.MatchRegexp, "pod", uq)
+				if err != nil {
+					t.Fatalf("%s shards=%d: %s: %v", tc.kind, n, m, err)
+				}
+				parsed[i] = pm
 			}
-			uq, err := strconv.Unquote(v)
-			if err != nil {
-				t.Fatalf("shards=%d: %s: %v", n, m, err)
-			}
-			pm, err := labels.NewMatcher(typ, "pod", uq)
-			if err != nil {
-				t.Fatalf("shards=%d: %s: %v", n, m, err)
-			}
-			parsed[i] = pm
-		}
-		for _, name := range names {
-			var hit []int
-			for i, m := range parsed {
-				if m == nil || m.Matches(name) {
-					hit = append(hit, i)
+			for _, name := range names {
+				var hit []int
+				for i, m := range parsed {
+					if m == nil || m.Matches(name) {
+						hit = append(hit, i)
+					}
+				}
+				isValid := len(validation.IsDNS1123Subdomain(name)) == 0
+				if isValid && n == 1 && tc.kind == "usage" {
+					valid++
+				}
+				switch {
+				case isValid && len(hit) != 1:
+					t.Errorf("%s shards=%d: valid pod name %q in shards %v, want exactly one", tc.kind, n, name, hit)
+				case len(hit) > 1:
+					t.Errorf("%s shards=%d: %q in shards %v, want at most one", tc.kind, n, name, hit)
 				}
 			}
-			if len(hit) != 1 {
-				t.Errorf("shards=%d: pod %q in shards %v, want exactly one", n, name, hit)
-			}
-		}
-		// Each of [0-9a-z] belongs to one of the first n-1 shards or, at
-		// n <= 36, possibly the last: all shards are used.
-		used := map[int]bool{}
-		for _, c := range shardAlphabet {
-			for i, m := range parsed {
-				if m == nil || m.Matches("p-"+string(c)) {
-					used[i] = true
+			// Every shard gets pods (shardPodNames has one for each).
+			used := map[int]bool{}
+			for _, name := range shardPodNames() {
+				for i, m := range parsed {
+					if m == nil || m.Matches(name) {
+						used[i] = true
+					}
 				}
 			}
+			if len(used) != len(ms) {
+				t.Errorf("%s shards=%d: only %d of %d shards get one of shardPodNames", tc.kind, n, len(used), len(ms))
+			}
 		}
-		if len(used) != n {
-			t.Errorf("shards=%d: only %d shards get a pod-name character", n, len(used))
+	}
+	if valid < 150 {
+		t.Errorf("only %d valid pod names tested", valid)
+	}
+}
+
+// TestShardAlphabet: the alphabet is exactly the characters a valid pod
+// name can end in, each once, and starts with the apiserver's generateName
+// suffix alphabet (which the even spread of the default 9 shards relies on).
+func TestShardAlphabet(t *testing.T) {
+	seen := map[rune]bool{}
+	for _, c := range shardAlphabet {
+		if seen[c] {
+			t.Errorf("%q twice", c)
+		}
+		seen[c] = true
+	}
+	for c := rune(0); c < 256; c++ {
+		endsValid := len(validation.IsDNS1123Subdomain("a"+string(c))) == 0
+		if endsValid != seen[c] {
+			t.Errorf("%q: a pod name can end in it = %v, in the alphabet = %v", c, endsValid, seen[c])
+		}
+		innerValid := len(validation.IsDNS1123Subdomain("a"+string(c)+"a")) == 0
+		if innerValid != strings.ContainsRune(innerAlphabet, c) {
+			t.Errorf("%q: a pod name can hold it inside = %v, in the inner alphabet = %v", c, innerValid, !innerValid)
+		}
+	}
+	if !strings.HasSuffix(innerAlphabet, "-") || strings.Count(innerAlphabet, "-") != 1 {
+		t.Errorf("inner alphabet %q must hold '-' once, last (a class reads it literally there)", innerAlphabet)
+	}
+	const generateName = "bcdfghjklmnpqrstvwxz2456789" // k8s.io/apimachinery/pkg/util/rand
+	if !strings.HasPrefix(shardAlphabet, generateName) {
+		t.Errorf("alphabet %q does not start with the generateName alphabet", shardAlphabet)
+	}
+	// With 9 shards every shard gets 3 of the 27 generateName characters.
+	for i, m := range ShardMatchers(9) {
+		set := m[strings.Index(m, "[")+1 : strings.Index(m, "]")]
+		k := 0
+		for _, c := range generateName {
+			if strings.ContainsRune(set, c) {
+				k++
+			}
+		}
+		if k != 3 {
+			t.Errorf("shard %d of 9 (%s) gets %d generateName characters, want 3", i, m, k)
 		}
 	}
 }
@@ -75,7 +141,7 @@ func TestShardMatchersPartition(t *testing.T) {
 // for every raw aggregation, and the original record names written once
 // (per label set) by the unsharded group names.
 func TestShardedRulesCombine(t *testing.T) {
-	for _, tc := range []struct{ shards, wantShardGroups int }{{1, 0}, {3, 3*10 + 9}, {8, 8*10 + 24}, {20, 20*10 + 36}} {
+	for _, tc := range []struct{ shards, wantShardGroups int }{{1, 0}, {3, 3*10 + 2*9 + 1}, {8, 8*10 + 2*24 + 1}, {9, 9*10 + 2*27 + 1}, {20, 20*10 + 2*36 + 1}} {
 		t.Run(fmt.Sprint(tc.shards), func(t *testing.T) {
 			c := config.Default()
 			c.Recording.Shards = tc.shards

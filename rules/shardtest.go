@@ -9,29 +9,28 @@ import (
 	"github.com/kubepulse/kubepulse/mixin/promtest"
 )
 
-// shardPodNames returns one pod name per shard (of the finer log sharding,
-// which covers every usage shard too) (ending in a character of
-// that shard) plus one ending in an upper-case letter, which only the last
-// shard's complement matcher takes.
-func shardPodNames(n int) []string {
+// shardPodNames returns valid pod names that put pods in every shard of
+// every shard count, usage and log shards alike, and exercise every
+// character of each shard's sets: for each character a name can end in,
+// two names whose second-to-last characters fall in different halves of
+// the log shards' split, and one name of a single character.
+func shardPodNames() []string {
 	var out []string
-	if n < 1 {
-		n = 1
+	for i, c := range shardAlphabet {
+		out = append(out, fmt.Sprintf("web-%d%c%c", i, innerAlphabet[i%len(innerAlphabet)], c),
+			fmt.Sprintf("web-%d%c%c", i, innerAlphabet[(i+1)%len(innerAlphabet)], c))
 	}
-	for i := 0; i < n && i < len(shardAlphabet); i++ {
-		out = append(out, fmt.Sprintf("web-%d%c", i, shardAlphabet[i]))
-	}
-	return append(out, "web-Z")
+	return append(out, "w")
 }
 
 // buildShardTest checks that the sharded raw aggregations and their
-// combines lose and double-count nothing: one workload with a pod in every
-// shard (and one only the last shard's complement takes), pod j using
+// combines lose and double-count nothing: one workload with a pod ending in
+// each character of the shard alphabet, pod j using
 // j+1 units, so every workload, node and log record must equal the sum (or
 // max) over all pods, as one series.
 func (s *Set) buildShardTest(x *b) {
 	n := NamesFor(x.cfg)
-	pods := shardPodNames(LogShards(x.cfg.Recording.Shards))
+	pods := shardPodNames()
 	const ns, node = "shard-test", "shard-node"
 	var in []promtest.Series
 	P := len(pods)

@@ -22,12 +22,12 @@ go build -o "$out/rulesbench" ./test/rulesbench/cmd/rulesbench
 "$out/kubepulse" generate --output-dir "$gen" --log.level=warn
 
 echo "== calibration: small scale, head vs blocks"
-"$out/rulesbench" -rules "$gen/prometheus_rules.yaml" -scale small -storage head -out "$out/rules-small-head.md"
-"$out/rulesbench" -rules "$gen/prometheus_rules.yaml" -scale small -storage blocks -out "$out/rules-small-blocks.md"
+"$out/rulesbench" -rules "$gen/prometheus_rules.yaml" -alerts "$gen/prometheus_alerts.yaml" -scale small -storage head -out "$out/rules-small-head.md"
+"$out/rulesbench" -rules "$gen/prometheus_rules.yaml" -alerts "$gen/prometheus_alerts.yaml" -scale small -storage blocks -out "$out/rules-small-blocks.md"
 
 if [ "${SCALE:-full}" = full ]; then
   echo "== full scale: 5,000 nodes, 150,000 pods, blocks"
   timer=()
   if [ -x /usr/bin/time ]; then timer=(/usr/bin/time -f "rulesbench: %e s wall, %U s user, %M KiB max RSS"); fi
-  "${timer[@]}" "$out/rulesbench" -rules "$gen/prometheus_rules.yaml" -scale full -storage blocks -warmup 1 -runs 3 -out "$out/rules-full.md"
+  "${timer[@]}" "$out/rulesbench" -rules "$gen/prometheus_rules.yaml" -alerts "$gen/prometheus_alerts.yaml" -scale full -storage blocks -warmup 1 -runs 3 -out "$out/rules-full.md"
 fi

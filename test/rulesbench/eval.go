@@ -118,6 +118,8 @@ type GroupResult struct {
 	CPU        []time.Duration // process CPU time (user+system) of each measured evaluation
 	MedianCPU  time.Duration
 	OutSeries  int               // series the group's rules produced at the last evaluation
+	Alerting   bool              // the group holds alerting rules
+	Active     int               // alerts pending or firing after the last evaluation
 	EmptyRules []string          // recording rules that produced nothing
 	Errors     map[string]string // rule -> last error
 }
@@ -159,6 +161,11 @@ func Evaluate(ctx context.Context, db storage.Queryable, engine *promql.Engine, 
 		for _, r := range g.G.Rules() {
 			if err := r.LastError(); err != nil {
 				res[i].Errors[r.Name()] = err.Error()
+			}
+			if ar, ok := r.(*rules.AlertingRule); ok {
+				res[i].Alerting = true
+				res[i].Active += len(ar.ActiveAlerts())
+				continue
 			}
 			rr, ok := r.(*rules.RecordingRule)
 			if !ok {

@@ -90,11 +90,11 @@ func testLoadAndEvaluate(t *testing.T, mode string) {
 	}
 
 	engine := NewEngine()
-	groups, err := LoadGroups(ctx, db, engine, filepath.Join("testdata", "rules.yaml"))
+	groups, err := LoadGroups(ctx, db, engine, filepath.Join("testdata", "rules.yaml"), filepath.Join("testdata", "alerts.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantOrder := []string{"fixture-workload", "fixture-node", "fixture-logs"}
+	wantOrder := []string{"fixture-workload", "fixture-node", "fixture-logs", "fixture-alerts"}
 	if len(groups) != len(wantOrder) {
 		t.Fatalf("%d groups, want %d", len(groups), len(wantOrder))
 	}
@@ -115,6 +115,11 @@ func testLoadAndEvaluate(t *testing.T, mode string) {
 		// log matches per namespace and rule (3 rules) + the avg_over_time of
 		// the workload cpu record, + the rule on a missing metric.
 		{"fixture-logs", 3*s.Namespaces + s.Workloads, []string{"fixture:never_matches"}},
+	}
+	// Alert groups report the alerts they hold pending or firing: one per
+	// node (5 evaluations 30 s apart: past the 1m for, so firing).
+	if a := res[3]; !a.Alerting || a.Active != s.Nodes || a.OutSeries != 0 || len(a.Errors) > 0 {
+		t.Errorf("alert group: alerting=%v active=%d output series=%d errors=%v, want true, %d, 0, none", a.Alerting, a.Active, a.OutSeries, a.Errors, s.Nodes)
 	}
 	for i, tc := range evalCases {
 		t.Run(tc.group, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 func main() {
 	var (
 		rulesFile = flag.String("rules", "", "rule file to evaluate (the generated prometheus_rules.yaml)")
+		alerts    = flag.String("alerts", "", "alert rule file to evaluate after the rules (the generated prometheus_alerts.yaml); optional")
 		scaleName = flag.String("scale", "full", "cluster size: full (5,000 nodes, 150,000 pods), medium (1,000 nodes, 30,000 pods) or small (100 nodes, 3,000 pods)")
 		history   = flag.Duration("history", 30*time.Minute, "history of raw samples before the first evaluation")
 		interval  = flag.Duration("interval", 30*time.Second, "scrape and evaluation interval")
@@ -51,13 +53,17 @@ func main() {
 		fmt.Fprintf(os.Stderr, "rulesbench: -scale %q: want full, medium or small\n", *scaleName)
 		os.Exit(2)
 	}
-	if err := run(*rulesFile, *cpuProf, scale, *scaleName, *storageM, *history, *interval, *warmup, *runs, *batch, *target, *out); err != nil {
+	files := []string{*rulesFile}
+	if *alerts != "" {
+		files = append(files, *alerts)
+	}
+	if err := run(files, *cpuProf, scale, *scaleName, *storageM, *history, *interval, *warmup, *runs, *batch, *target, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "rulesbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rulesFile, cpuProf string, scale rulesbench.Scale, scaleName, storageMode string, history, interval time.Duration, warmup, runs, batch int, target time.Duration, outPath string) error {
+func run(files []string, cpuProf string, scale rulesbench.Scale, scaleName, storageMode string, history, interval time.Duration, warmup, runs, batch int, target time.Duration, outPath string) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "rulesbench-")
 	if err != nil {
@@ -108,7 +114,7 @@ func run(rulesFile, cpuProf string, scale rulesbench.Scale, scaleName, storageMo
 	fmt.Fprintf(os.Stderr, "rulesbench: heap in use %.0f MiB after GC\n", float64(ms.HeapInuse)/(1<<20))
 
 	engine := rulesbench.NewEngine()
-	groups, err := rulesbench.LoadGroups(ctx, db, engine, rulesFile)
+	groups, err := rulesbench.LoadGroups(ctx, db, engine, files...)
 	if err != nil {
 		return err
 	}
@@ -139,7 +145,11 @@ func run(rulesFile, cpuProf string, scale rulesbench.Scale, scaleName, storageMo
 	var slow, broken []string
 	for _, r := range res {
 		lo, hi := minMax(r.Durations)
-		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s | %s |\n", r.Name, r.Rules, r.OutSeries,
+		out := strconv.Itoa(r.OutSeries)
+		if r.Alerting {
+			out = fmt.Sprintf("%d alerts", r.Active)
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s |\n", r.Name, r.Rules, out,
 			fmtDur(r.Median), fmtDur(lo), fmtDur(hi), fmtDur(r.MedianCPU), strings.Join(r.EmptyRules, ", "))
 		if r.Median > target {
 			slow = append(slow, fmt.Sprintf("%s (%s)", r.Name, fmtDur(r.Median)))
