@@ -54,6 +54,17 @@ func shardGroup(group string, i int) string {
 	return strings.TrimSuffix(group, ".rules") + "-shard-" + strconv.Itoa(i) + ".rules"
 }
 
+// FineShards is the shard count of the rules that read 3 times the series
+// of a usage shard or more (the per-pod log rates, the per-pod alerts): 3
+// times the recording shards, at most one per last character. With the
+// default 9 that is 27, one generateName character each.
+func FineShards(shards int) int {
+	if shards <= 1 {
+		return 1
+	}
+	return min(3*shards, len(shardAlphabet))
+}
+
 // innerAlphabet holds every character a pod name can hold before its last
 // one ([a-z0-9.-]); '-' last, where a character class reads it literally.
 const innerAlphabet = shardAlphabet + ".-"
@@ -62,7 +73,7 @@ const innerAlphabet = shardAlphabet + ".-"
 // The log metric has 3 series per container (one per match rule), 3 times
 // the usage metrics', and reading the raw series dominates a shard's cost,
 // so its shards are 6 times as fine: the last character is dealt into
-// min(3 x shards, 36) sets as in ShardMatchers, and each set is split in
+// FineShards(shards) sets as in ShardMatchers, and each set is split in
 // two by the second-to-last character (pod=~".*[P][S]"; the generateName
 // characters lead innerAlphabet, so generated suffixes split 14/13). A
 // name of one character has no second-to-last one: a last matcher takes
@@ -79,7 +90,7 @@ func LogShardMatchers(shards int) []string {
 		inner[i%2] = append(inner[i%2], innerAlphabet[i])
 	}
 	var out []string
-	for _, last := range ShardMatchers(min(3*shards, len(shardAlphabet))) {
+	for _, last := range ShardMatchers(FineShards(shards)) {
 		set := strings.TrimSuffix(strings.TrimPrefix(last, `pod=~".*[`), `]"`)
 		for _, p := range inner {
 			out = append(out, `pod=~".*[`+string(p)+`][`+set+`]"`)

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kubepulse/kubepulse/mixin/config"
@@ -141,7 +143,7 @@ func TestShardAlphabet(t *testing.T) {
 // for every raw aggregation, and the original record names written once
 // (per label set) by the unsharded group names.
 func TestShardedRulesCombine(t *testing.T) {
-	for _, tc := range []struct{ shards, wantShardGroups int }{{1, 0}, {3, 3*10 + 2*9 + 1}, {8, 8*10 + 2*24 + 1}, {9, 9*10 + 2*27 + 1}, {20, 20*10 + 2*36 + 1}} {
+	for _, tc := range []struct{ shards, wantShardGroups int }{{1, 0}, {3, 3*11 + 2*9 + 1}, {8, 8*11 + 2*24 + 1}, {9, 9*11 + 2*27 + 1}, {20, 20*11 + 2*36 + 1}} {
 		t.Run(fmt.Sprint(tc.shards), func(t *testing.T) {
 			c := config.Default()
 			c.Recording.Shards = tc.shards
@@ -173,5 +175,93 @@ func TestShardedRulesCombine(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestShardedAlerts: with shards, each per-pod alert runs once per shard,
+// in its own group, every selector narrowed to the shard's pods and the
+// rest of the rule unchanged; without, it stays in its group unchanged.
+func TestShardedAlerts(t *testing.T) {
+	perPod := map[string]string{
+		"KubePulseContainerMemoryNearLimit": "kubepulse-container-memory-near-limit",
+		"KubePulseContainerOOMKilled":       "kubepulse-container-oom-killed",
+		"KubePulseContainerRestartStorm":    "kubepulse-container-restart-storm",
+		"KubePulseContainerCPUAtLimit":      "kubepulse-container-cpu-at-limit",
+		"KubePulseLogErrorRateHigh":         "kubepulse-log-error-rate-high",
+	}
+	one := config.Default()
+	one.Recording.Shards = 1
+	plain := map[string]rulefmt.Rule{}
+	for _, g := range Build(&one).Alerts {
+		for _, r := range g.Rules {
+			if strings.Contains(g.Name, "-shard-") {
+				t.Errorf("shards=1: group %s", g.Name)
+			}
+			plain[r.Alert] = r
+		}
+	}
+	for _, n := range []int{2, 9, 36} {
+		c := config.Default()
+		c.Recording.Shards = n
+		copies := map[string]int{}
+		for _, g := range Build(&c).Alerts {
+			for _, r := range g.Rules {
+				base, ok := perPod[r.Alert]
+				if !ok {
+					if strings.Contains(g.Name, "-shard-") {
+						t.Errorf("shards=%d: %s (not per pod) in %s", n, r.Alert, g.Name)
+					}
+					continue
+				}
+				i := copies[r.Alert]
+				copies[r.Alert]++
+				if want := fmt.Sprintf("%s-shard-%d.alerts", base, i); g.Name != want || len(g.Rules) != 1 {
+					t.Errorf("shards=%d: %s copy %d in group %s with %d rules, want alone in %s", n, r.Alert, i, g.Name, len(g.Rules), want)
+				}
+				m := ShardMatchers(FineShards(n))[i]
+				p := plain[r.Alert]
+				if r.For != p.For || fmt.Sprint(r.Labels) != fmt.Sprint(p.Labels) || fmt.Sprint(r.Annotations) != fmt.Sprint(p.Annotations) {
+					t.Errorf("shards=%d: %s copy %d differs from the unsharded rule beyond its expression", n, r.Alert, i)
+				}
+				// Every selector carries the shard's matcher; without it
+				// the expression is the unsharded one.
+				e, err := parser.NewParser(parser.Options{}).ParseExpr(r.Expr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sels := 0
+				parser.Inspect(e, func(nd parser.Node, _ []parser.Node) error {
+					vs, ok := nd.(*parser.VectorSelector)
+					if !ok {
+						return nil
+					}
+					sels++
+					var kept []*labels.Matcher
+					for _, lm := range vs.LabelMatchers {
+						if lm.Name == "pod" && lm.Type == labels.MatchRegexp && `pod=~"`+lm.Value+`"` == m {
+							continue
+						}
+						kept = append(kept, lm)
+					}
+					if len(kept) != len(vs.LabelMatchers)-1 {
+						t.Errorf("shards=%d: %s copy %d: selector %s lacks %s", n, r.Alert, i, vs, m)
+					}
+					vs.LabelMatchers = kept
+					return nil
+				})
+				orig, err := parser.NewParser(parser.Options{}).ParseExpr(p.Expr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sels == 0 || e.String() != orig.String() {
+					t.Errorf("shards=%d: %s copy %d: without the matcher %s\nwant %s", n, r.Alert, i, e, orig)
+				}
+			}
+		}
+		for a := range perPod {
+			if want := min(3*n, 36); copies[a] != want {
+				t.Errorf("shards=%d: %s has %d copies, want %d", n, a, copies[a], want)
+			}
+		}
 	}
 }
