@@ -439,15 +439,18 @@ func (s *Set) buildAlerts(x *b, n Names) {
 			}
 			g.Rules = append(g.Rules, r)
 		}
-		if shards := ShardMatchers(FineShards(cfg.Recording.Shards)); d.perPod && len(shards) > 1 {
-			for i, m := range shards {
-				add(alertShardGroup(r.Alert, i), shardAlert(r, m))
+		tested := r
+		if n := FineShards(cfg.Recording.Shards); d.perPod && n > 1 {
+			for i, m := range ShardMatchers(n) {
+				add(alertShardGroup(r.Alert, i), shardAlert(r, m, i))
 			}
+			// One test per alert: its pod falls in one shard, whose copy
+			// fires with that shard's label.
+			tested = shardAlert(r, ShardMatchers(n)[ShardOf(d.test.labels["pod"], n)], ShardOf(d.test.labels["pod"], n))
 		} else {
 			add(d.group, r)
 		}
-		// One test per alert: its pod falls in one shard, whose copy fires.
-		s.Tests = append(s.Tests, AlertTest{Alert: r.Alert, File: s.alertTestFile(r, ac, d.test)})
+		s.Tests = append(s.Tests, AlertTest{Alert: r.Alert, File: s.alertTestFile(tested, ac, d.test)})
 	}
 	for _, name := range order {
 		s.Alerts = append(s.Alerts, *groups[name])
@@ -458,12 +461,15 @@ func (s *Set) buildAlerts(x *b, n Names) {
 	}
 }
 
-// shardAlert returns the copy of a per-pod alert for one pod shard: the
+// shardAlert returns copy i of a per-pod alert for one pod shard: the
 // shard's pod matcher (pod=~".*[...]") is added to every selector of the
-// expression, so each copy reads a ninth of the per-container series and
-// the copies together see every pod exactly once (the shards partition
-// pod names). The alert's name, labels and annotations are unchanged.
-func shardAlert(r rulefmt.Rule, podMatcher string) rulefmt.Rule {
+// expression, so each copy reads its shard's share of the per-container
+// series and the copies together see every pod exactly once (the shards
+// partition pod names). The copy gains a static shard="<i>" label: rules
+// with the same name and labels are duplicates to promtool's lint (and
+// would clash in one evaluation), even with disjoint expressions. Name and
+// annotations are unchanged.
+func shardAlert(r rulefmt.Rule, podMatcher string, i int) rulefmt.Rule {
 	re, err := strconv.Unquote(strings.TrimPrefix(podMatcher, "pod=~"))
 	if err != nil {
 		panic(fmt.Sprintf("rules: shard matcher %s: %v", podMatcher, err))
@@ -481,6 +487,10 @@ func shardAlert(r rulefmt.Rule, podMatcher string) rulefmt.Rule {
 	})
 	out := r
 	out.Expr = e.String()
+	out.Labels = map[string]string{"shard": strconv.Itoa(i)}
+	for k, v := range r.Labels {
+		out.Labels[k] = v
+	}
 	return out
 }
 

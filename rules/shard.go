@@ -40,6 +40,19 @@ func ShardMatchers(n int) []string {
 	return out
 }
 
+// ShardOf returns the index of the shard of n (ShardMatchers) that holds
+// the pod name, or 0 if it ends in no shard character (n <= 1 included).
+func ShardOf(pod string, n int) int {
+	if n <= 1 || pod == "" {
+		return 0
+	}
+	k := strings.IndexByte(shardAlphabet, pod[len(pod)-1])
+	if k < 0 {
+		return 0
+	}
+	return k % min(n, len(shardAlphabet))
+}
+
 // partialName is the record name of one shard's partial aggregate: the
 // level gains "_shard" (namespace_workload:x:sum -> namespace_workload_shard:x:sum).
 func partialName(record string) string {

@@ -70,6 +70,9 @@ func TestShardMatchersPartition(t *testing.T) {
 				if isValid && n == 1 && tc.kind == "usage" {
 					valid++
 				}
+				if isValid && tc.kind == "usage" && len(hit) == 1 && ShardOf(name, n) != hit[0] {
+					t.Errorf("usage shards=%d: ShardOf(%q) = %d, but shard %d matches it", n, name, ShardOf(name, n), hit[0])
+				}
 				switch {
 				case isValid && len(hit) != 1:
 					t.Errorf("%s shards=%d: valid pod name %q in shards %v, want exactly one", tc.kind, n, name, hit)
@@ -220,8 +223,12 @@ func TestShardedAlerts(t *testing.T) {
 				}
 				m := ShardMatchers(FineShards(n))[i]
 				p := plain[r.Alert]
-				if r.For != p.For || fmt.Sprint(r.Labels) != fmt.Sprint(p.Labels) || fmt.Sprint(r.Annotations) != fmt.Sprint(p.Annotations) {
-					t.Errorf("shards=%d: %s copy %d differs from the unsharded rule beyond its expression", n, r.Alert, i)
+				wantLabels := map[string]string{"shard": strconv.Itoa(i)}
+				for k, v := range p.Labels {
+					wantLabels[k] = v
+				}
+				if r.For != p.For || fmt.Sprint(r.Labels) != fmt.Sprint(wantLabels) || fmt.Sprint(r.Annotations) != fmt.Sprint(p.Annotations) {
+					t.Errorf("shards=%d: %s copy %d differs from the unsharded rule beyond its expression and shard label: labels %v, want %v", n, r.Alert, i, r.Labels, wantLabels)
 				}
 				// Every selector carries the shard's matcher; without it
 				// the expression is the unsharded one.
