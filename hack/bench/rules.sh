@@ -7,7 +7,7 @@
 # A small-scale run with the data in the head and in blocks calibrates the
 # block path first. Output: markdown tables on stdout and in .cache/bench/.
 #
-#   bash hack/bench/rules.sh            # full run: ~10 min CPU on 2 idle cores, ~10 GiB RSS at peak
+#   bash hack/bench/rules.sh            # full run: ~15 min on 2 idle cores (rules and alerts), ~6.5 GiB RSS at peak
 #   SCALE=small bash hack/bench/rules.sh  # quick
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
