@@ -441,12 +441,14 @@ func (s *Set) buildAlerts(x *b, n Names) {
 		}
 		tested := r
 		if n := FineShards(cfg.Recording.Shards); d.perPod && n > 1 {
-			for i, m := range ShardMatchers(n) {
-				add(alertShardGroup(r.Alert, i), shardAlert(r, m, i))
+			var copies []rulefmt.Rule
+			for i, re := range shardRegexes(n) {
+				copies = append(copies, shardAlert(r, re, i))
+				add(alertShardGroup(r.Alert, i), copies[i])
 			}
 			// One test per alert: its pod falls in one shard, whose copy
 			// fires with that shard's label.
-			tested = shardAlert(r, ShardMatchers(n)[ShardOf(d.test.labels["pod"], n)], ShardOf(d.test.labels["pod"], n))
+			tested = copies[ShardOf(d.test.labels["pod"], n)]
 		} else {
 			add(d.group, r)
 		}
@@ -462,19 +464,15 @@ func (s *Set) buildAlerts(x *b, n Names) {
 }
 
 // shardAlert returns copy i of a per-pod alert for one pod shard: the
-// shard's pod matcher (pod=~".*[...]") is added to every selector of the
+// shard's pod regex (pod=~".*[...]") is added to every selector of the
 // expression, so each copy reads its shard's share of the per-container
 // series and the copies together see every pod exactly once (the shards
 // partition pod names). The copy gains a static shard="<i>" label: rules
 // with the same name and labels are duplicates to promtool's lint (and
 // would clash in one evaluation), even with disjoint expressions. Name and
 // annotations are unchanged.
-func shardAlert(r rulefmt.Rule, podMatcher string, i int) rulefmt.Rule {
-	re, err := strconv.Unquote(strings.TrimPrefix(podMatcher, "pod=~"))
-	if err != nil {
-		panic(fmt.Sprintf("rules: shard matcher %s: %v", podMatcher, err))
-	}
-	m := labels.MustNewMatcher(labels.MatchRegexp, "pod", re)
+func shardAlert(r rulefmt.Rule, podRegex string, i int) rulefmt.Rule {
+	m := labels.MustNewMatcher(labels.MatchRegexp, "pod", podRegex)
 	e, err := parser.NewParser(parser.Options{}).ParseExpr(r.Expr)
 	if err != nil {
 		panic(fmt.Sprintf("rules: alert %s: %v", r.Alert, err))

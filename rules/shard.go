@@ -28,14 +28,32 @@ func ShardMatchers(n int) []string {
 	if n <= 1 {
 		return []string{""}
 	}
-	n = min(n, len(shardAlphabet))
+	var out []string
+	for _, re := range shardRegexes(n) {
+		out = append(out, `pod=~"`+re+`"`)
+	}
+	return out
+}
+
+// shardRegexes returns the pod-name regexes of n > 1 shards (".*[S]"), the
+// values of the ShardMatchers matchers.
+func shardRegexes(n int) []string {
+	out := make([]string, 0, n)
+	for _, set := range dealAlphabet(shardAlphabet, min(n, len(shardAlphabet))) {
+		out = append(out, ".*["+set+"]")
+	}
+	return out
+}
+
+// dealAlphabet deals the characters of alphabet round-robin into n sets.
+func dealAlphabet(alphabet string, n int) []string {
 	sets := make([][]byte, n)
-	for i := 0; i < len(shardAlphabet); i++ {
-		sets[i%n] = append(sets[i%n], shardAlphabet[i])
+	for i := 0; i < len(alphabet); i++ {
+		sets[i%n] = append(sets[i%n], alphabet[i])
 	}
 	out := make([]string, n)
 	for i, set := range sets {
-		out[i] = `pod=~".*[` + string(set) + `]"`
+		out[i] = string(set)
 	}
 	return out
 }
@@ -98,15 +116,11 @@ func LogShardMatchers(shards int) []string {
 	if shards <= 1 {
 		return []string{""}
 	}
-	var inner [2][]byte
-	for i := 0; i < len(innerAlphabet); i++ {
-		inner[i%2] = append(inner[i%2], innerAlphabet[i])
-	}
 	var out []string
-	for _, last := range ShardMatchers(FineShards(shards)) {
-		set := strings.TrimSuffix(strings.TrimPrefix(last, `pod=~".*[`), `]"`)
+	inner := dealAlphabet(innerAlphabet, 2)
+	for _, last := range dealAlphabet(shardAlphabet, FineShards(shards)) {
 		for _, p := range inner {
-			out = append(out, `pod=~".*[`+string(p)+`][`+set+`]"`)
+			out = append(out, `pod=~".*[`+p+`][`+last+`]"`)
 		}
 	}
 	return append(out, `pod=~"[`+shardAlphabet+`]"`)
