@@ -44,6 +44,12 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 
 func (e *env) start() *Tailer {
 	e.t.Helper()
+	return e.startWith(nil)
+}
+
+// startWith starts a tailer after mod has set its test hooks.
+func (e *env) startWith(mod func(*Tailer)) *Tailer {
+	e.t.Helper()
 	logger := log.NewNopLogger()
 	if os.Getenv("KUBEPULSE_TEST_DEBUG") != "" {
 		logger = log.NewLogfmtLogger(os.Stderr)
@@ -51,6 +57,9 @@ func (e *env) start() *Tailer {
 	tl, err := NewTailer(e.cfg, logger)
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	if mod != nil {
+		mod(tl)
 	}
 	if err := tl.Start(e.t.Context()); err != nil {
 		e.t.Fatal(err)

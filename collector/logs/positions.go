@@ -139,7 +139,7 @@ func (t *Tailer) savePositions() error {
 			all = append(all, s)
 		}
 	}
-	// Entries not yet claimed (first scan still running) are kept as they were.
+	// Entries not yet claimed (first two scans still running) are kept as they were.
 	if t.saved != nil {
 		for _, e := range t.saved.entries {
 			if !e.claimed {

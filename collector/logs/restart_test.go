@@ -2,7 +2,9 @@ package logs
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -141,6 +143,72 @@ func TestRestartPendingPartial(t *testing.T) {
 			waitCounts(t, []*Tailer{first, second}, key, Counts{Lines: tc.wantLines, Matches: map[string]uint64{"error": tc.wantErr}})
 			st, _ := os.Stat(path)
 			waitCounts(t, []*Tailer{first, second}, key, Counts{Bytes: uint64(st.Size())})
+		})
+	}
+}
+
+// TestRestartRotationDuringFirstScan renames N.log at the racy points of
+// the first scan after a restart: between the directory listing and the
+// stat (the scan misses the file), and between the stat and the open (the
+// name no longer holds the file that was listed). The next scan finds it
+// under its rotated name and must resume it from its saved offset, not read
+// it again (both were CI failures of TestRandomHistory).
+func TestRestartRotationDuringFirstScan(t *testing.T) {
+	tests := []struct {
+		name      string
+		afterStat bool // rename after the stat, else after the listing
+		recreate  int  // lines written to a new N.log right after the rename
+	}{
+		{"renamed after listing", false, 0},
+		{"renamed and recreated after listing", false, 6},
+		{"renamed after stat", true, 0},
+		{"renamed and recreated after stat", true, 6},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			g := &criGen{}
+			path := e.path("shop", "web", "app", "0.log")
+			first := e.start()
+			txt, errs1 := g.lines(30, 4)
+			e.write(path, txt)
+			waitCounts(t, []*Tailer{first}, key, Counts{Lines: map[string]uint64{"stdout": 30}, Matches: map[string]uint64{"error": uint64(errs1)}})
+			e.stop()
+			txt, errs2 := g.lines(10, 2)
+			e.write(path, txt)
+			newTxt, errs3 := g.lines(tc.recreate, tc.recreate/2)
+			var once sync.Once
+			rotate := func(string) {
+				once.Do(func() {
+					if err := os.Rename(path, path+".20250321-140000"); err != nil {
+						t.Error(err)
+					}
+					if newTxt != "" {
+						e.write(path, newTxt)
+					}
+				})
+			}
+			second := e.startWith(func(tl *Tailer) {
+				if tc.afterStat {
+					tl.afterStat = rotate
+				} else {
+					tl.afterList = rotate
+				}
+			})
+			want := Counts{Lines: map[string]uint64{"stdout": uint64(40 + tc.recreate), "unknown": 0},
+				Matches: map[string]uint64{"error": uint64(errs1 + errs2 + errs3)}}
+			waitCounts(t, []*Tailer{first, second}, key, want)
+			var size int64
+			ents, _ := os.ReadDir(filepath.Dir(path))
+			for _, de := range ents {
+				if st, err := de.Info(); err == nil {
+					size += st.Size()
+				}
+			}
+			waitCounts(t, []*Tailer{first, second}, key, Counts{Bytes: uint64(size)})
+			if len(ents) != 1+min(tc.recreate, 1) {
+				t.Fatalf("%d files in the log directory, want the rotated one (and the recreated N.log)", len(ents))
+			}
 		})
 	}
 }

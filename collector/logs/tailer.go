@@ -176,7 +176,7 @@ type Tailer struct {
 	mu         sync.Mutex
 	containers map[string]*container
 	badPaths   map[string]bool
-	saved      *savedPositions // positions loaded at start, until the first scan claims them
+	saved      *savedPositions // positions loaded at start, until the second scan ends (see scan)
 	watched    map[string]bool
 
 	queue   chan *series
@@ -197,6 +197,10 @@ type Tailer struct {
 	stopOnce sync.Once
 	stopErr  error
 	saveMu   sync.Mutex
+
+	// Test hooks, to rename files at the racy points of a scan.
+	afterList func(dir string) // between a container's ReadDir and its Stats
+	afterStat func(dir string) // between a series' Stats and its Opens
 }
 
 // NewTailer validates the configuration and loads the rules; nothing runs
@@ -409,7 +413,11 @@ func (t *Tailer) scan() {
 			}
 		}
 	}
-	if !t.scanned.Load() && t.saved != nil {
+	// Unclaimed positions are kept through the second scan, not just the
+	// first: a file renamed between a scan's ReadDir and its Stat (kubelet
+	// rotating while we start) is missed by that scan and found under its
+	// new name by the next, which must still resume it from its offset.
+	if t.scans.Load() >= 1 && t.saved != nil {
 		if paths := t.saved.unclaimed(); len(paths) > 0 {
 			level.Info(t.logger).Log("msg", "positions of files deleted while stopped were dropped", "count", len(paths), "files", strings.Join(paths, ","))
 		}
@@ -460,6 +468,9 @@ func (t *Tailer) scanContainer(dir, ns, pod, name string) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return
+	}
+	if t.afterList != nil {
+		t.afterList(dir)
 	}
 	groups := map[int][]string{}
 	maxN := -1
@@ -529,6 +540,9 @@ func (t *Tailer) scanSeries(s *series, names []string) {
 			continue
 		}
 		ls = append(ls, listed{name: name, id: id, size: st.Size(), current: !strings.Contains(name[len(strconv.Itoa(s.n))+4:], ".")})
+	}
+	if t.afterStat != nil {
+		t.afterStat(dir)
 	}
 	t.mu.Lock()
 	s.mu.Lock()
@@ -630,8 +644,10 @@ func (t *Tailer) scanSeries(s *series, names []string) {
 				continue // a copy of data the current file still holds: a duplicate for now
 			}
 		}
+		if !t.resumeFile(s, nf, saved, p) {
+			continue // renamed or replaced since the listing: the next scan finds it
+		}
 		present[l.id] = true
-		t.resumeFile(s, nf, saved, p)
 		level.Debug(t.logger).Log("msg", "new file", "file", p, "offset", nf.readOff, "ino", l.id.Ino, "size", l.size, "cur", cur != nil, "saved", saved != nil)
 		s.files = append(s.files, nf)
 		nf.size = l.size
@@ -680,16 +696,23 @@ func (t *Tailer) scanSeries(s *series, names []string) {
 }
 
 // resumeFile sets where a newly seen file starts: a saved position (found
-// by inode+fingerprint, or by fingerprint after a move), or 0.
-func (t *Tailer) resumeFile(s *series, nf *file, saved *savedPositions, path string) {
+// by inode+fingerprint, or by fingerprint after a move), or 0. It reports
+// false when path no longer names the listed file (a rotation between the
+// Stat and this Open): taking it as new would read it again from 0 once the
+// next scan finds it under its rotated name.
+func (t *Tailer) resumeFile(s *series, nf *file, saved *savedPositions, path string) bool {
 	fd, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
 	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			t.errs[errOpen].Add(1)
-		}
-		return
+		t.errs[errOpen].Add(1)
+		return true // unreadable: kept, so that reads count their errors
 	}
 	defer fd.Close()
+	if id, err := tail.IDOf(fd); err == nil && id != nf.id {
+		return false
+	}
 	if saved != nil {
 		if e := saved.claim(s.c.dir, nf.id, fd); e != nil {
 			nf.readOff, nf.commit = e.Offset, e.Offset
@@ -704,9 +727,9 @@ func (t *Tailer) resumeFile(s *series, nf *file, saved *savedPositions, path str
 				t.truncations.Add(1)
 				nf.readOff, nf.commit, nf.skip = 0, 0, nil
 			}
-			return
 		}
 	}
+	return true
 }
 
 // transfer hands the read state of a file to its copytruncate copy, which
