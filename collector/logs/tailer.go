@@ -464,6 +464,19 @@ func parsePodDir(name string) (ns, pod string, ok bool) {
 // rotations (.gz) and kubelet's temporary files are not read.
 var logNameRE = regexp.MustCompile(`^(\d+)\.log(\.[^/]+)?$`)
 
+// logSeries returns N of a directory entry named N.log or N.log.<suffix>.
+func logSeries(e fs.DirEntry) (int, bool) {
+	if e.IsDir() {
+		return 0, false
+	}
+	m := logNameRE.FindStringSubmatch(e.Name())
+	if m == nil || strings.HasSuffix(m[2], ".gz") || strings.HasSuffix(m[2], ".tmp") {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m[1])
+	return n, err == nil
+}
+
 func (t *Tailer) scanContainer(dir, ns, pod, name string) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -475,15 +488,8 @@ func (t *Tailer) scanContainer(dir, ns, pod, name string) {
 	groups := map[int][]string{}
 	maxN := -1
 	for _, e := range ents {
-		if e.IsDir() {
-			continue
-		}
-		m := logNameRE.FindStringSubmatch(e.Name())
-		if m == nil || strings.HasSuffix(m[2], ".gz") || strings.HasSuffix(m[2], ".tmp") {
-			continue
-		}
-		n, err := strconv.Atoi(m[1])
-		if err != nil {
+		n, ok := logSeries(e)
+		if !ok {
 			continue
 		}
 		groups[n] = append(groups[n], e.Name())
@@ -526,21 +532,7 @@ type listed struct {
 // renames (rotation), truncation (copytruncate), deletion.
 func (t *Tailer) scanSeries(s *series, names []string) {
 	dir := s.c.dir
-	var ls []listed
-	for _, name := range names {
-		st, err := os.Stat(filepath.Join(dir, name))
-		if err != nil {
-			if !errors.Is(err, fs.ErrNotExist) {
-				t.errs[errStat].Add(1)
-			}
-			continue
-		}
-		id, err := tail.IDOfInfo(st)
-		if err != nil {
-			continue
-		}
-		ls = append(ls, listed{name: name, id: id, size: st.Size(), current: !strings.Contains(name[len(strconv.Itoa(s.n))+4:], ".")})
-	}
+	ls := t.stat(s, names)
 	if t.afterStat != nil {
 		t.afterStat(dir)
 	}
@@ -595,6 +587,12 @@ func (t *Tailer) scanSeries(s *series, names []string) {
 		if tr {
 			trunc[f] = true
 		}
+	}
+	if cur != nil && trunc[cur] && cur.fp.Len > 0 {
+		// copytruncate copies, then truncates. A copy made after our ReadDir
+		// is on disk now that the truncation is seen: list again so that it
+		// takes over the read state below instead of being read again from 0.
+		fresh = append(fresh, t.relist(s, names, byID)...)
 	}
 	// Saved positions match by inode first, so do those before fingerprint-only matches.
 	sort.SliceStable(fresh, func(i, j int) bool {
@@ -693,6 +691,52 @@ func (t *Tailer) scanSeries(s *series, names []string) {
 		default: // queue full: the next scan queues it
 		}
 	}
+}
+
+// stat lists the files of s named in names; files gone meanwhile are left out.
+func (t *Tailer) stat(s *series, names []string) []listed {
+	var ls []listed
+	for _, name := range names {
+		st, err := os.Stat(filepath.Join(s.c.dir, name))
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				t.errs[errStat].Add(1)
+			}
+			continue
+		}
+		id, err := tail.IDOfInfo(st)
+		if err != nil {
+			continue
+		}
+		ls = append(ls, listed{name: name, id: id, size: st.Size(), current: !strings.Contains(name[len(strconv.Itoa(s.n))+4:], ".")})
+	}
+	return ls
+}
+
+// relist returns the rotated files of s that appeared since names was
+// listed and are not tracked yet.
+func (t *Tailer) relist(s *series, names []string, tracked map[tail.FileID]*file) []listed {
+	ents, err := os.ReadDir(s.c.dir)
+	if err != nil {
+		return nil
+	}
+	known := make(map[string]bool, len(names))
+	for _, n := range names {
+		known[n] = true
+	}
+	var extra []string
+	for _, e := range ents {
+		if n, ok := logSeries(e); ok && n == s.n && !known[e.Name()] {
+			extra = append(extra, e.Name())
+		}
+	}
+	var out []listed
+	for _, l := range t.stat(s, extra) {
+		if !l.current && tracked[l.id] == nil {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // resumeFile sets where a newly seen file starts: a saved position (found
