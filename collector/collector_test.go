@@ -44,7 +44,19 @@ func TestSetLifecycle(t *testing.T) {
 }
 
 func TestRegistrationFlags(t *testing.T) {
-	// Registrations are global; use names no real collector takes.
+	// Registrations are global; use names no real collector takes, and
+	// take them back so that -count=N runs register them again.
+	regMu.Lock()
+	nFlags := len(flagFuncs)
+	regMu.Unlock()
+	t.Cleanup(func() {
+		regMu.Lock()
+		defer regMu.Unlock()
+		for _, n := range []string{"zz_on", "zz_off", "zz_broken", "zz_follower"} {
+			delete(registrations, n)
+		}
+		flagFuncs = flagFuncs[:nFlags]
+	})
 	Register("zz_on", true, func(log.Logger) (Collector, error) { return constCollector{}, nil })
 	Register("zz_off", false, func(log.Logger) (Collector, error) { return constCollector{}, nil })
 	Register("zz_broken", false, func(log.Logger) (Collector, error) { return nil, errors.New("bad flag value") })
