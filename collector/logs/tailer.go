@@ -199,8 +199,9 @@ type Tailer struct {
 	saveMu   sync.Mutex
 
 	// Test hooks, to rename files at the racy points of a scan.
-	afterList func(dir string) // between a container's ReadDir and its Stats
-	afterStat func(dir string) // between a series' Stats and its Opens
+	afterList func(dir string)  // between a container's ReadDir and its Stats
+	afterStat func(dir string)  // between a series' Stats and its Opens
+	afterRead func(name string) // between a read and the fingerprint's growth
 }
 
 // NewTailer validates the configuration and loads the rules; nothing runs
@@ -1016,10 +1017,14 @@ func (t *Tailer) readFile(ctx context.Context, w *worker, s *series, f *file, bu
 		}
 		full := n == len(w.buf)
 		final := !full && (f.gone || !f.current)
+		off := f.readOff
 		consumed := t.consume(w, s, f, w.buf[:n], full, final)
-		t.setReadOff(f, f.readOff+int64(consumed))
-		if f.fp.Len < tail.FingerprintSize && f.readOff > int64(f.fp.Len) {
-			t.growFingerprint(w, f)
+		t.setReadOff(f, off+int64(consumed))
+		if t.afterRead != nil {
+			t.afterRead(f.name)
+		}
+		if f.fp.Len < tail.FingerprintSize {
+			t.growFingerprint(w, f, off, w.buf[:n])
 		}
 		if !full {
 			return budget, true
@@ -1028,16 +1033,26 @@ func (t *Tailer) readFile(ctx context.Context, w *worker, s *series, f *file, bu
 	return budget, false
 }
 
-// growFingerprint extends a short fingerprint as the file grows, only if
-// the bytes it covered are unchanged (else the file was truncated and
-// rewritten, and the scan restarts it).
-func (t *Tailer) growFingerprint(w *worker, f *file) {
+// growFingerprint extends a short fingerprint as the file grows, from the
+// chunk just read at off. Reading the head again instead could find it
+// truncated by a copytruncate right after the read, and a file left without
+// a fingerprint cannot be told from its copy, which would be counted again.
+func (t *Tailer) growFingerprint(w *worker, f *file, off int64, chunk []byte) {
+	if covered := int64(f.fp.Len); off <= covered {
+		if covered < off+int64(len(chunk)) {
+			f.fp = f.fp.Extend(chunk[covered-off:])
+		}
+		return
+	}
+	// A gap between the fingerprint and the chunk (a position saved by an
+	// older version): hash the head, only if the bytes the fingerprint
+	// covered are unchanged and nothing that was read has gone.
 	buf := w.fpBuf[:]
 	n, err := f.fd.ReadAt(buf, 0)
 	if err != nil && err != io.EOF {
 		return
 	}
-	if n < f.fp.Len || (f.fp.Len > 0 && tail.FingerprintBytes(buf[:f.fp.Len]) != f.fp) {
+	if int64(n) < min(f.readOff, tail.FingerprintSize) || (f.fp.Len > 0 && tail.FingerprintBytes(buf[:f.fp.Len]) != f.fp) {
 		f.truncSeen = true
 		return
 	}

@@ -195,17 +195,21 @@ func TestTailerScenarios(t *testing.T) {
 	}
 }
 
-// TestCopytruncateAfterListing copies and truncates N.log between a scan's
-// directory listing and its stat: that scan sees the truncation but not the
-// copy, and must still hand the read state to the copy, not read it again
-// (a CI failure of TestRandomHistory).
-func TestCopytruncateAfterListing(t *testing.T) {
+// TestCopytruncateRace does a copytruncate at the racy points: between a
+// scan's directory listing and its stat (the scan sees the truncation but
+// not the copy), and between a read and the growth of the file's fingerprint
+// (the head is gone when it is hashed). Either way the copy must take over
+// the read state, not be read again (both were failures of TestRandomHistory).
+func TestCopytruncateRace(t *testing.T) {
 	tests := []struct {
 		name    string
+		atRead  bool // after the first read, else after a listing
 		pending bool // the copied data ends in a P record completed after the truncation
 	}{
-		{"complete lines", false},
-		{"pending partial line", true},
+		{"after listing", false, false},
+		{"after listing, pending partial line", false, true},
+		{"after the first read", true, false},
+		{"after the first read, pending partial line", true, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -213,30 +217,40 @@ func TestCopytruncateAfterListing(t *testing.T) {
 			g := &criGen{}
 			path := e.path("shop", "web", "app", "0.log")
 			var armed atomic.Bool
+			copytruncate := func(string) {
+				if !armed.CompareAndSwap(true, false) {
+					return
+				}
+				data, err := os.ReadFile(path)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				e.write(path+".20250321-140000", string(data))
+				if err := os.Truncate(path, 0); err != nil {
+					t.Error(err)
+				}
+			}
 			e.startWith(func(tl *Tailer) {
-				tl.afterList = func(string) {
-					if !armed.CompareAndSwap(true, false) {
-						return
-					}
-					data, err := os.ReadFile(path)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					e.write(path+".20250321-140000", string(data))
-					if err := os.Truncate(path, 0); err != nil {
-						t.Error(err)
-					}
+				if tc.atRead {
+					tl.afterRead = copytruncate
+				} else {
+					tl.afterList = copytruncate
 				}
 			})
+			if tc.atRead {
+				armed.Store(true) // the hook fires on the first read
+			}
 			a, ea := g.lines(10, 2)
 			lines := 10
 			if tc.pending {
 				a += g.rec("stdout", "P", "a line cut by the rotation, ERR")
 			}
 			e.write(path, a)
-			waitLag(t, e.tl)
-			armed.Store(true)
+			if !tc.atRead {
+				waitLag(t, e.tl)
+				armed.Store(true)
+			}
 			eventually(t, func() string {
 				if n := e.tl.Health().Truncations; n != 1 || armed.Load() {
 					return fmt.Sprintf("truncations = %d", n)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -250,6 +251,38 @@ func TestFingerprint(t *testing.T) {
 			}
 			if got != tc.match {
 				t.Errorf("Matches = %v, want %v", got, tc.match)
+			}
+		})
+	}
+}
+
+// TestFingerprintExtend: growing a fingerprint piece by piece gives the
+// fingerprint of the whole, capped at FingerprintSize.
+func TestFingerprintExtend(t *testing.T) {
+	long := strings.Repeat("0123456789abcdef", 100) // 1600 bytes
+	tests := []struct {
+		name   string
+		pieces []string
+	}{
+		{"one piece", []string{"2024-01-01T00:00:00Z stdout F a\n"}},
+		{"several pieces", []string{"2024-", "01-01T00:00:00Z", "", " stdout F a\n"}},
+		{"crosses the cap", []string{long[:1000], long[1000:]}},
+		{"starts past the cap", []string{long}},
+		{"nothing", []string{""}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var fp Fingerprint
+			for _, p := range tc.pieces {
+				fp = fp.Extend([]byte(p))
+			}
+			whole := strings.Join(tc.pieces, "")
+			want := FingerprintBytes([]byte(whole[:min(len(whole), FingerprintSize)]))
+			if whole == "" {
+				want = Fingerprint{}
+			}
+			if fp != want {
+				t.Errorf("Extend = %+v, want %+v", fp, want)
 			}
 		})
 	}

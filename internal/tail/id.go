@@ -74,6 +74,34 @@ func FingerprintBytes(b []byte) Fingerprint {
 	return Fingerprint{Len: len(b), Hash: h.Sum64()}
 }
 
+// FNV-1a 64 constants (hash/fnv), for Extend.
+const (
+	fnvOffset64 = 14695981039346656037
+	fnvPrime64  = 1099511628211
+)
+
+// Extend returns the fingerprint of the covered bytes followed by b, cut so
+// that it covers at most FingerprintSize bytes. FNV-1a is a running hash, so
+// a reader can grow a fingerprint from the bytes it has just read instead of
+// reading the file's head again (which may have been truncated meanwhile).
+func (fp Fingerprint) Extend(b []byte) Fingerprint {
+	if room := FingerprintSize - fp.Len; len(b) > room {
+		b = b[:max(room, 0)]
+	}
+	if len(b) == 0 {
+		return fp
+	}
+	h := fp.Hash
+	if fp.Len == 0 {
+		h = fnvOffset64
+	}
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= fnvPrime64
+	}
+	return Fingerprint{Len: fp.Len + len(b), Hash: h}
+}
+
 // Matches reports whether the file f starts with the bytes fp was taken
 // from. A fingerprint of 0 bytes matches any file.
 func (fp Fingerprint) Matches(f io.ReaderAt) (bool, error) {
