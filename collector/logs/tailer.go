@@ -558,7 +558,8 @@ func (t *Tailer) scanSeries(s *series, names []string) {
 	replaced := map[*file]bool{}
 	trunc := map[*file]bool{}
 	var fresh []listed
-	for _, l := range ls {
+	for i := range ls {
+		l := &ls[i]
 		f := byID[l.id]
 		if f != nil && f.fd == nil && f.fp.Len > 0 && (f.name != l.name || f.size != l.size) &&
 			!t.startsWith(filepath.Join(dir, l.name), f.fp) {
@@ -569,7 +570,7 @@ func (t *Tailer) scanSeries(s *series, names []string) {
 			f = nil
 		}
 		if f == nil {
-			fresh = append(fresh, l)
+			fresh = append(fresh, *l)
 			continue
 		}
 		present[l.id] = true
@@ -579,7 +580,13 @@ func (t *Tailer) scanSeries(s *series, names []string) {
 		f.name, f.current, f.gone = l.name, l.current, false
 		// Truncated: shorter than what we read, or (truncated and written
 		// again past our offset before this scan) its first bytes changed.
-		tr := l.size < f.readOff || f.truncSeen
+		tr := f.truncSeen
+		if !tr && l.size < f.readOff {
+			// The size was listed before s.mu was taken, and a reader may
+			// have read past it since: only a size taken now tells.
+			l.size = t.sizeNow(f, filepath.Join(dir, l.name), l.size)
+			tr = l.size < f.readOff
+		}
 		if !tr && f.fd != nil && f.fp.Len > 0 && l.size != f.size {
 			if ok, err := f.fp.Matches(f.fd); err == nil && !ok {
 				tr = true
@@ -692,6 +699,25 @@ func (t *Tailer) scanSeries(s *series, names []string) {
 		default: // queue full: the next scan queues it
 		}
 	}
+}
+
+// sizeNow returns f's size as of now, or listed when f cannot be stat'ed
+// (gone: the next scan sorts it out).
+func (t *Tailer) sizeNow(f *file, path string, listed int64) int64 {
+	if f.fd != nil {
+		if st, err := f.fd.Stat(); err == nil {
+			return st.Size()
+		}
+		return listed
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return listed
+	}
+	if id, err := tail.IDOfInfo(st); err != nil || id != f.id {
+		return listed
+	}
+	return st.Size()
 }
 
 // stat lists the files of s named in names; files gone meanwhile are left out.

@@ -283,3 +283,63 @@ func TestCopytruncateRace(t *testing.T) {
 		})
 	}
 }
+
+// TestGrowthAfterStat lets a reader read new lines between a scan's stat of
+// the file and the scan's check for truncation. The listed size is then
+// below the read offset, which is growth, not a truncation: nothing may be
+// read again (a failure of TestRandomHistory).
+func TestGrowthAfterStat(t *testing.T) {
+	e := newEnv(t, nil)
+	g := &criGen{}
+	path := e.path("shop", "web", "app", "0.log")
+	var armed atomic.Bool
+	var tl *Tailer
+	b, eb := g.lines(5, 1)
+	e.startWith(func(x *Tailer) {
+		tl = x
+		x.afterStat = func(dir string) {
+			if !armed.CompareAndSwap(true, false) {
+				return
+			}
+			e.write(path, b)
+			tl.mu.Lock()
+			s := tl.containers[dir].series[0]
+			tl.mu.Unlock()
+			s.mu.Lock()
+			if !s.queued {
+				s.queued = true
+				tl.queue <- s
+			}
+			s.mu.Unlock()
+			st, err := os.Stat(path)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			eventually(t, func() string {
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				if off := s.files[len(s.files)-1].readOff; off != st.Size() {
+					return fmt.Sprintf("read offset %d, want %d", off, st.Size())
+				}
+				return ""
+			})
+		}
+	})
+	a, ea := g.lines(10, 2)
+	e.write(path, a)
+	waitLag(t, tl)
+	armed.Store(true)
+	eventually(t, func() string {
+		if armed.Load() {
+			return "hook not run"
+		}
+		return ""
+	})
+	waitLag(t, tl)
+	waitCounts(t, []*Tailer{tl}, key, Counts{Lines: map[string]uint64{"stdout": 15, "unknown": 0},
+		Matches: map[string]uint64{"error": uint64(ea + eb)}, Bytes: uint64(len(a) + len(b))})
+	if h := tl.Health(); h.Truncations != 0 {
+		t.Errorf("truncations = %d, want 0", h.Truncations)
+	}
+}
