@@ -213,7 +213,7 @@ type historyCase struct {
 // historyCases are fixed for reproducibility; KUBEPULSE_RANDOM_SEEDS=n runs
 // n more of each format.
 func historyCases() []historyCase {
-	seeds := []uint64{1, 2, 3, 4, 5, 6}
+	seeds := []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
 	if n, err := strconv.Atoi(os.Getenv("KUBEPULSE_RANDOM_SEEDS")); err == nil {
 		for i := 0; i < n; i++ {
 			seeds = append(seeds, uint64(1000+i))
