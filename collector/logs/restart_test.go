@@ -212,3 +212,36 @@ func TestRestartRotationDuringFirstScan(t *testing.T) {
 		})
 	}
 }
+
+// TestRestartThenCopytruncate: after a restart N.log is resumed at its end
+// and not opened (nothing to read). A copytruncate then must still hand the
+// read state to the copy, not read the copy again (a failure of
+// TestRandomHistory under load).
+func TestRestartThenCopytruncate(t *testing.T) {
+	e := newEnv(t, nil)
+	g := &criGen{}
+	path := e.path("shop", "web", "app", "0.log")
+	first := e.start()
+	a, ea := g.lines(10, 2)
+	e.write(path, a)
+	waitCounts(t, []*Tailer{first}, key, Counts{Lines: map[string]uint64{"stdout": 10}})
+	e.stop()
+	second := e.start()
+	waitLag(t, second)
+	if n := second.Health().FilesOpen; n != 0 {
+		t.Fatalf("files open = %d, want 0 (resumed at the end, nothing read)", n)
+	}
+	e.write(path+".20250321-140000", a)
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	waitLag(t, second) // the scans have seen the copytruncate
+	b, eb := g.lines(4, 1)
+	e.write(path, b)
+	waitLag(t, second)
+	waitCounts(t, []*Tailer{first, second}, key, Counts{Lines: map[string]uint64{"stdout": 14, "unknown": 0},
+		Matches: map[string]uint64{"error": uint64(ea + eb)}, Bytes: uint64(len(a) + len(b))})
+	if n := second.Health().Truncations; n != 1 {
+		t.Errorf("truncations = %d, want 1", n)
+	}
+}

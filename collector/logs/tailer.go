@@ -563,11 +563,19 @@ func (t *Tailer) scanSeries(s *series, names []string) {
 		f := byID[l.id]
 		if f != nil && f.fd == nil && f.fp.Len > 0 && (f.name != l.name || f.size != l.size) &&
 			!t.startsWith(filepath.Join(dir, l.name), f.fp) {
-			// Not held open, so its inode could be freed and reused: a
-			// different first bytes means a new file with a recycled inode.
-			replaced[f] = true
-			delete(byID, l.id)
-			f = nil
+			if f.current && l.current {
+				// Still N.log: truncated (copytruncate) while we did not
+				// hold it open, which happens when a restart resumed it at
+				// its end. As a truncation its copy takes over the read
+				// state; as a new file the copy would be read again.
+				f.truncSeen = true
+			} else {
+				// Not held open, so its inode could be freed and reused: a
+				// different first bytes means a new file with a recycled inode.
+				replaced[f] = true
+				delete(byID, l.id)
+				f = nil
+			}
 		}
 		if f == nil {
 			fresh = append(fresh, *l)
