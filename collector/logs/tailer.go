@@ -144,6 +144,7 @@ type file struct {
 	// counted, the rest up to the newline is passed over.
 	skipToNL bool
 
+	missed     int   // consecutive scans that did not list it
 	lagContrib int64 // this file's part of Tailer.lag
 	dropped    bool
 	truncSeen  bool // a reader found it truncated; the scan restarts it
@@ -688,8 +689,14 @@ func (t *Tailer) scanSeries(s *series, names []string) {
 		t.setSize(f, l.size)
 	}
 	for _, f := range s.files {
-		if !present[f.id] || replaced[f] {
+		switch {
+		case replaced[f] || names == nil: // a recycled inode, or the directory is gone
+			f.gone, f.missed = true, forgetAfter
+		case !present[f.id]:
 			f.gone = true
+			f.missed++
+		default:
+			f.missed = 0
 		}
 	}
 	sort.SliceStable(s.files, func(i, j int) bool {
@@ -880,11 +887,17 @@ func (t *Tailer) prefixOf(a string, n int64, b string) bool {
 	return x != nil && y != nil && bytes.Equal(x, y)
 }
 
+// forgetAfter is how many scans in a row must miss a file before it is
+// forgotten. One is not enough: a file renamed while a scan lists the
+// directory is missed by that scan and found under its new name by the
+// next, which must still know what was read of it.
+const forgetAfter = 2
+
 // pruneLocked drops gone files that are fully read and closed.
 func (t *Tailer) pruneLocked(s *series) {
 	kept := s.files[:0]
 	for _, f := range s.files {
-		if f.gone && f.fd == nil && !t.fileHasWork(s, f) {
+		if f.gone && f.missed >= forgetAfter && f.fd == nil && !t.fileHasWork(s, f) {
 			f.dropped = true
 			t.relag(f) // leaves the lag sum
 			continue

@@ -343,3 +343,47 @@ func TestGrowthAfterStat(t *testing.T) {
 		t.Errorf("truncations = %d, want 0", h.Truncations)
 	}
 }
+
+// TestRotationAfterListing rotates N.log (rename, new N.log) between a
+// running scan's directory listing and its stats: that scan misses the
+// renamed file. It must not be forgotten, or the next scan, which finds it
+// under its new name, reads it again (a failure of TestRandomHistory).
+func TestRotationAfterListing(t *testing.T) {
+	e := newEnv(t, nil)
+	g := &criGen{}
+	path := e.path("shop", "web", "app", "0.log")
+	var armed atomic.Bool
+	b, eb := g.lines(4, 1)
+	tl := e.startWith(func(x *Tailer) {
+		x.afterList = func(string) {
+			if !armed.CompareAndSwap(true, false) {
+				return
+			}
+			if err := os.Rename(path, path+".20250321-140000"); err != nil {
+				t.Error(err)
+			}
+			e.write(path, b)
+		}
+	})
+	a, ea := g.lines(10, 2)
+	e.write(path, a)
+	waitLag(t, tl)
+	armed.Store(true)
+	eventually(t, func() string {
+		if armed.Load() {
+			return "hook not run"
+		}
+		return ""
+	})
+	// Two more scans with nothing left to read: a file read again would
+	// have been read by now, so the counters are final.
+	waitLag(t, tl)
+	waitLag(t, tl)
+	got := tl.Counts()[key]
+	if got.Lines["stdout"] != 14 || got.Matches["error"] != uint64(ea+eb) || got.Bytes != uint64(len(a)+len(b)) {
+		t.Errorf("counts = %+v, want 14 stdout lines, %d errors, %d bytes", got, ea+eb, len(a)+len(b))
+	}
+	if h := tl.Health(); h.Rotations != 1 || h.Truncations != 0 {
+		t.Errorf("rotations = %d, truncations = %d; want 1, 0", h.Rotations, h.Truncations)
+	}
+}
