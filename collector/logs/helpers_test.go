@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -179,4 +180,31 @@ func (g *criGen) lines(n, k int) (string, int) {
 		b.WriteString(g.rec("stdout", "F", msg))
 	}
 	return b.String(), errs
+}
+
+// oneShot is a tailer test hook that does its work once, at the first call
+// after it is armed, so that a race happens at one chosen point every run.
+type oneShot struct {
+	armed atomic.Bool
+	do    func()
+}
+
+func (o *oneShot) hook(string) {
+	if o.armed.CompareAndSwap(true, false) {
+		o.do()
+	}
+}
+
+func (o *oneShot) arm() { o.armed.Store(true) }
+
+// fire arms the hook and waits until it has run.
+func (o *oneShot) fire(t testing.TB) {
+	t.Helper()
+	o.arm()
+	eventually(t, func() string {
+		if o.armed.Load() {
+			return "hook not run"
+		}
+		return ""
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -177,22 +176,20 @@ func TestRestartRotationDuringFirstScan(t *testing.T) {
 			txt, errs2 := g.lines(10, 2)
 			e.write(path, txt)
 			newTxt, errs3 := g.lines(tc.recreate, tc.recreate/2)
-			var once sync.Once
-			rotate := func(string) {
-				once.Do(func() {
-					if err := os.Rename(path, path+".20250321-140000"); err != nil {
-						t.Error(err)
-					}
-					if newTxt != "" {
-						e.write(path, newTxt)
-					}
-				})
-			}
+			rotate := &oneShot{do: func() {
+				if err := os.Rename(path, path+".20250321-140000"); err != nil {
+					t.Error(err)
+				}
+				if newTxt != "" {
+					e.write(path, newTxt)
+				}
+			}}
+			rotate.arm() // fires in the first scan
 			second := e.startWith(func(tl *Tailer) {
 				if tc.afterStat {
-					tl.afterStat = rotate
+					tl.afterStat = rotate.hook
 				} else {
-					tl.afterList = rotate
+					tl.afterList = rotate.hook
 				}
 			})
 			want := Counts{Lines: map[string]uint64{"stdout": uint64(40 + tc.recreate), "unknown": 0},

@@ -3,8 +3,8 @@ package logs
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 )
 
@@ -216,11 +216,7 @@ func TestCopytruncateRace(t *testing.T) {
 			e := newEnv(t, nil)
 			g := &criGen{}
 			path := e.path("shop", "web", "app", "0.log")
-			var armed atomic.Bool
-			copytruncate := func(string) {
-				if !armed.CompareAndSwap(true, false) {
-					return
-				}
+			copytruncate := &oneShot{do: func() {
 				data, err := os.ReadFile(path)
 				if err != nil {
 					t.Error(err)
@@ -230,16 +226,16 @@ func TestCopytruncateRace(t *testing.T) {
 				if err := os.Truncate(path, 0); err != nil {
 					t.Error(err)
 				}
-			}
+			}}
 			e.startWith(func(tl *Tailer) {
 				if tc.atRead {
-					tl.afterRead = copytruncate
+					tl.afterRead = copytruncate.hook
 				} else {
-					tl.afterList = copytruncate
+					tl.afterList = copytruncate.hook
 				}
 			})
 			if tc.atRead {
-				armed.Store(true) // the hook fires on the first read
+				copytruncate.arm() // the hook fires on the first read
 			}
 			a, ea := g.lines(10, 2)
 			lines := 10
@@ -249,10 +245,10 @@ func TestCopytruncateRace(t *testing.T) {
 			e.write(path, a)
 			if !tc.atRead {
 				waitLag(t, e.tl)
-				armed.Store(true)
+				copytruncate.fire(t)
 			}
 			eventually(t, func() string {
-				if n := e.tl.Health().Truncations; n != 1 || armed.Load() {
+				if n := e.tl.Health().Truncations; n != 1 || copytruncate.armed.Load() {
 					return fmt.Sprintf("truncations = %d", n)
 				}
 				return ""
@@ -292,50 +288,38 @@ func TestGrowthAfterStat(t *testing.T) {
 	e := newEnv(t, nil)
 	g := &criGen{}
 	path := e.path("shop", "web", "app", "0.log")
-	var armed atomic.Bool
 	var tl *Tailer
 	b, eb := g.lines(5, 1)
-	e.startWith(func(x *Tailer) {
-		tl = x
-		x.afterStat = func(dir string) {
-			if !armed.CompareAndSwap(true, false) {
-				return
-			}
-			e.write(path, b)
-			tl.mu.Lock()
-			s := tl.containers[dir].series[0]
-			tl.mu.Unlock()
-			s.mu.Lock()
-			if !s.queued {
-				s.queued = true
-				tl.queue <- s
-			}
-			s.mu.Unlock()
-			st, err := os.Stat(path)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			eventually(t, func() string {
-				s.mu.Lock()
-				defer s.mu.Unlock()
-				if off := s.files[len(s.files)-1].readOff; off != st.Size() {
-					return fmt.Sprintf("read offset %d, want %d", off, st.Size())
-				}
-				return ""
-			})
+	grow := &oneShot{do: func() {
+		e.write(path, b)
+		tl.mu.Lock()
+		s := tl.containers[filepath.Dir(path)].series[0]
+		tl.mu.Unlock()
+		s.mu.Lock()
+		if !s.queued {
+			s.queued = true
+			tl.queue <- s
 		}
-	})
+		s.mu.Unlock()
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		eventually(t, func() string {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if off := s.files[len(s.files)-1].readOff; off != st.Size() {
+				return fmt.Sprintf("read offset %d, want %d", off, st.Size())
+			}
+			return ""
+		})
+	}}
+	tl = e.startWith(func(x *Tailer) { x.afterStat = grow.hook })
 	a, ea := g.lines(10, 2)
 	e.write(path, a)
 	waitLag(t, tl)
-	armed.Store(true)
-	eventually(t, func() string {
-		if armed.Load() {
-			return "hook not run"
-		}
-		return ""
-	})
+	grow.fire(t)
 	waitLag(t, tl)
 	waitCounts(t, []*Tailer{tl}, key, Counts{Lines: map[string]uint64{"stdout": 15, "unknown": 0},
 		Matches: map[string]uint64{"error": uint64(ea + eb)}, Bytes: uint64(len(a) + len(b))})
@@ -352,29 +336,18 @@ func TestRotationAfterListing(t *testing.T) {
 	e := newEnv(t, nil)
 	g := &criGen{}
 	path := e.path("shop", "web", "app", "0.log")
-	var armed atomic.Bool
 	b, eb := g.lines(4, 1)
-	tl := e.startWith(func(x *Tailer) {
-		x.afterList = func(string) {
-			if !armed.CompareAndSwap(true, false) {
-				return
-			}
-			if err := os.Rename(path, path+".20250321-140000"); err != nil {
-				t.Error(err)
-			}
-			e.write(path, b)
+	rotate := &oneShot{do: func() {
+		if err := os.Rename(path, path+".20250321-140000"); err != nil {
+			t.Error(err)
 		}
-	})
+		e.write(path, b)
+	}}
+	tl := e.startWith(func(x *Tailer) { x.afterList = rotate.hook })
 	a, ea := g.lines(10, 2)
 	e.write(path, a)
 	waitLag(t, tl)
-	armed.Store(true)
-	eventually(t, func() string {
-		if armed.Load() {
-			return "hook not run"
-		}
-		return ""
-	})
+	rotate.fire(t)
 	// Two more scans with nothing left to read: a file read again would
 	// have been read by now, so the counters are final.
 	waitLag(t, tl)
