@@ -210,7 +210,14 @@ func (f *Follower) step(p []byte) (int, error) {
 	}
 	if n > 0 {
 		off := f.offset.Add(int64(n))
-		if f.fp.Len < FingerprintSize && off > int64(f.fp.Len) && off-int64(n) <= FingerprintSize {
+		start, covered := off-int64(n), int64(f.fp.Len)
+		switch {
+		case f.fp.Len >= FingerprintSize || off <= covered:
+		case start <= covered:
+			// Grown from the bytes just read: the head read again could
+			// already be truncated, leaving a fingerprint of new content.
+			f.fp = f.fp.Extend(p[covered-start : n])
+		case start <= FingerprintSize: // started past the fingerprint (a resume offset)
 			if fp, err := FingerprintOf(f.f); err == nil {
 				f.fp = fp
 			}

@@ -2,7 +2,6 @@ package tail
 
 import (
 	"errors"
-	"hash/fnv"
 	"io"
 	"os"
 	"syscall"
@@ -67,14 +66,11 @@ func FingerprintOf(f io.ReaderAt) (Fingerprint, error) {
 	return FingerprintBytes(buf[:n]), nil
 }
 
-// FingerprintBytes hashes b (which the caller has cut to at most FingerprintSize).
-func FingerprintBytes(b []byte) Fingerprint {
-	h := fnv.New64a()
-	_, _ = h.Write(b)
-	return Fingerprint{Len: len(b), Hash: h.Sum64()}
-}
+// FingerprintBytes hashes the first FingerprintSize bytes of b (FNV-1a 64,
+// the values of hash/fnv's New64a).
+func FingerprintBytes(b []byte) Fingerprint { return Fingerprint{}.Extend(b) }
 
-// FNV-1a 64 constants (hash/fnv), for Extend.
+// FNV-1a 64 constants, as in hash/fnv.
 const (
 	fnvOffset64 = 14695981039346656037
 	fnvPrime64  = 1099511628211
