@@ -90,7 +90,7 @@ func refSums(pods []*v1.Pod, node string) (req, lim map[v1.ResourceName]float64)
 }
 
 func TestRealWorldObjects(t *testing.T) {
-	dir := filepath.Join(repoRoot(t), "..", "shared", "realworld", "k8s-objects")
+	dir := filepath.Join(repoRoot(t), "testdata", "realworld", "k8s-objects")
 	tests := []struct {
 		name  string
 		nodes string

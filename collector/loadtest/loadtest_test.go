@@ -305,7 +305,7 @@ func TestRealWorldThroughCollector(t *testing.T) {
 		}
 		root = filepath.Dir(root)
 	}
-	rw := filepath.Join(root, "..", "shared", "realworld")
+	rw := filepath.Join(root, "testdata", "realworld")
 	globs := []string{filepath.Join(rw, "jmeter-jtl", "*"), filepath.Join(rw, "gatling", "*"), filepath.Join(rw, "k6", "*")}
 	count := func(name string, data []byte) (int, parse.Format, error) {
 		var n countSink

@@ -75,10 +75,10 @@ func independentCount(t *testing.T, path string) (lines map[string]uint64, match
 }
 
 // TestRealWorldLogs runs the tailer over every third-party sample in
-// ../shared/realworld/cri-logs, read in place through a symlink placed in a
+// testdata/realworld/cri-logs, read in place through a symlink placed in a
 // kubelet-style tree.
 func TestRealWorldLogs(t *testing.T) {
-	dir := filepath.Join(filepath.Dir(repoRoot(t)), "shared", "realworld", "cri-logs")
+	dir := filepath.Join(repoRoot(t), "testdata", "realworld", "cri-logs")
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatalf("real-world samples missing: %v", err)

@@ -43,11 +43,11 @@ func RepoRoot(t testing.TB) string {
 	return root
 }
 
-// Realworld returns a path under ../shared/realworld, the third-party samples
-// that tests read in place.
+// Realworld returns a path under testdata/realworld, the third-party samples
+// (copied unchanged, provenance in SOURCES.tsv) that tests read in place.
 func Realworld(t testing.TB, elem ...string) string {
 	t.Helper()
-	return filepath.Join(append([]string{RepoRoot(t), "..", "shared", "realworld"}, elem...)...)
+	return filepath.Join(append([]string{RepoRoot(t), "testdata", "realworld"}, elem...)...)
 }
 
 // SyncBuffer is a bytes.Buffer that a process or goroutine writes while the

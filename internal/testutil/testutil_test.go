@@ -13,7 +13,7 @@ func TestRepoRootFindsModule(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "main.go")); err != nil {
 		t.Fatalf("RepoRoot() = %s, which has no main.go: %v", root, err)
 	}
-	if got := Realworld(t, "k6"); filepath.Base(got) != "k6" || filepath.Dir(filepath.Dir(got)) != filepath.Join(filepath.Dir(root), "shared") {
+	if got := Realworld(t, "k6"); filepath.Base(got) != "k6" || filepath.Dir(filepath.Dir(got)) != filepath.Join(root, "testdata") {
 		t.Fatalf("Realworld(k6) = %s", got)
 	}
 }

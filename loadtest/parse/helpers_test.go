@@ -43,7 +43,7 @@ func (c *collect) totals() totals {
 var repoRoot = testutil.RepoRoot
 
 func realworld(t testing.TB, sub string) string {
-	return filepath.Join(repoRoot(t), "..", "shared", "realworld", sub)
+	return filepath.Join(repoRoot(t), "testdata", "realworld", sub)
 }
 
 func testdata(t testing.TB, name string) string {

@@ -259,7 +259,7 @@ func refK6CSV(t *testing.T, data []byte) refTotals {
 	return out
 }
 
-// TestRealWorldFiles parses every file in ../shared/realworld/{jmeter-jtl,
+// TestRealWorldFiles parses every file in testdata/realworld/{jmeter-jtl,
 // gatling,k6}. A file the table does not know fails the test, so new
 // samples cannot be skipped by accident.
 func TestRealWorldFiles(t *testing.T) {

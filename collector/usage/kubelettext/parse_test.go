@@ -80,13 +80,13 @@ func TestParseFiles(t *testing.T) {
 		},
 		{
 			name:    "real cAdvisor test data: many labels, no pod labels, nothing malformed",
-			file:    []string{"..", "shared", "realworld", "kubelet", "cadvisor-testdata-prometheus-metrics.txt"},
+			file:    []string{"testdata", "realworld", "kubelet", "cadvisor-testdata-prometheus-metrics.txt"},
 			lines:   287,
 			ignored: 287,
 		},
 		{
 			name:    "real cAdvisor scrape failure output",
-			file:    []string{"..", "shared", "realworld", "kubelet", "cadvisor-testdata-scrape-failure.txt"},
+			file:    []string{"testdata", "realworld", "kubelet", "cadvisor-testdata-scrape-failure.txt"},
 			lines:   1,
 			ignored: 1,
 		},
