@@ -233,6 +233,10 @@ func (c *Collector) follow(ctx context.Context, path string) {
 		case parse.IsUnsupported(err):
 			obs.ParseError(sink.run, parse.ReasonUnsupported)
 			level.Error(c.logger).Log("msg", "load-test result file rejected; it is still watched in case it is replaced", "file", path, "err", err)
+		case err != nil && seg.eof && errors.Is(err, io.ErrUnexpectedEOF):
+			// Replaced while a gzip member was half written: what it held
+			// was never complete; the new content is read as usual.
+			level.Warn(c.logger).Log("msg", "load-test result file replaced in the middle of a compressed block; its incomplete end is skipped", "file", path, "err", err)
 		case err != nil:
 			level.Error(c.logger).Log("msg", "stopped reading load-test results", "file", path, "format", format, "err", err)
 			return

@@ -11,7 +11,6 @@ package parse
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -208,15 +207,11 @@ func parse(br *bufio.Reader, o Options, sink Sink, depth int) (Format, error) {
 	switch b[0] {
 	case 0x1f:
 		if g, _ := br.Peek(2); len(g) == 2 && g[1] == 0x8b && depth == 0 {
-			zr, err := gzip.NewReader(br)
+			zr, err := newGzipMembers(br)
 			if err != nil {
-				return FormatUnknown, fmt.Errorf("%s: gzip: %w", o.File, err)
+				return FormatUnknown, fmt.Errorf("%s: %w", o.File, err)
 			}
-			f, err := parse(bufio.NewReaderSize(zr, readBufSize), o, sink, depth+1)
-			if err == nil {
-				err = zr.Close()
-			}
-			return f, err
+			return parse(bufio.NewReaderSize(zr, readBufSize), o, sink, depth+1)
 		}
 	case 0x00:
 		err := parseGatlingBinary(br, o, sink)
