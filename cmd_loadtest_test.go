@@ -162,3 +162,45 @@ func TestLoadtestCommandRejectsBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadtestBodyFromFile sends the documented `--body @FILE` forms end to
+// end: the server must receive the file's content (or the literal text).
+func TestLoadtestBodyFromFile(t *testing.T) {
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Store(r.Method + " " + string(b))
+	}))
+	defer srv.Close()
+	// Several lines: kingpin's @-file expansion made each one an argument.
+	const payload = "{\n  \"name\": \"x\"\n}\n"
+	body := filepath.Join(t.TempDir(), "payload.json")
+	if err := os.WriteFile(body, []byte(payload), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	loadtestStdout = io.Discard
+	defer func() { loadtestStdout = os.Stdout }()
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"--body @FILE", []string{"--body", "@" + body}, "POST " + payload},
+		{"--body=@FILE", []string{"--body=@" + body}, "POST " + payload},
+		{"literal body", []string{"--body", "hello"}, "POST hello"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got.Store("")
+			var stderr testutil.SyncBuffer
+			args := append([]string{"loadtest", "--method", "POST"}, c.args...)
+			args = append(args, "--rate", "5", "--duration", "200ms", "--progress", "none", srv.URL)
+			if code := run(context.Background(), args, &stderr); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			if got.Load() != c.want {
+				t.Errorf("server received %q, want %q", got.Load(), c.want)
+			}
+		})
+	}
+}

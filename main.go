@@ -34,6 +34,9 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stderr))
 }
 
+// kingpin would read an argument "@FILE" as a file of more arguments; `loadtest --body @FILE` means the value.
+func init() { kingpin.EnableFileExpansion = false }
+
 func run(ctx context.Context, args []string, stderr io.Writer) int {
 	app := kingpin.New("kubepulse", "Are our workloads sized, scaled and alerting right? Exporter, mixin generator, tuner and load generator for Kubernetes.")
 	app.Version(version.Print("kubepulse"))
