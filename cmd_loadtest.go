@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"runtime/pprof"
@@ -56,8 +57,21 @@ type loadtestFlags struct {
 	progress      string
 	progressEvery time.Duration
 	cpuProfile    string
+	thresholds    []string
+	rateSet       bool
+	durationSet   bool
 	stdout        io.Writer
 }
+
+// Exit codes of `kubepulse loadtest`, documented in docs/loadtest-generator.md.
+// 2 is a command line that does not parse (main). When several apply, the
+// first in this order wins: 1, interrupted, no success, thresholds.
+const (
+	exitSetup       = 1   // a bad flag value or target, or an output file that cannot be written
+	exitNoSuccess   = 98  // not one request succeeded: all failed, or none completed
+	exitThresholds  = 99  // a --threshold failed (k6's code)
+	exitInterrupted = 105 // SIGINT/SIGTERM stopped the run before its end (k6's code)
+)
 
 // loadtestCommand declares `kubepulse loadtest`, the open-model generator in
 // loadtest/gen. Its flags are documented in docs/loadtest-generator.md.
@@ -70,8 +84,8 @@ func loadtestCommand(app *kingpin.Application) runFunc {
 	cmd.Flag("body", "Request body, or @FILE to read it from a file.").StringVar(&f.body)
 	cmd.Flag("targets", "File of weighted requests, one JSON object per line (see docs/loadtest-generator.md); replaces URL.").StringVar(&f.targets)
 	cmd.Flag("label", "Sampler label of the URL in metrics and results (default: METHOD PATH).").StringVar(&f.label)
-	cmd.Flag("rate", "Requests per second for --duration; 0 means closed loop, as fast as --max-in-flight connections allow.").Default("10").Float64Var(&f.rate)
-	cmd.Flag("duration", "Length of a constant-rate or closed-loop run.").Default("30s").DurationVar(&f.duration)
+	cmd.Flag("rate", "Requests per second for --duration; 0 means closed loop, as fast as --max-in-flight connections allow.").Default("10").IsSetByUser(&f.rateSet).Float64Var(&f.rate)
+	cmd.Flag("duration", "Length of a constant-rate or closed-loop run.").Default("30s").IsSetByUser(&f.durationSet).DurationVar(&f.duration)
 	cmd.Flag("stages", "Arrival-rate profile DURATION:RATE,…, ramping linearly to each RATE (e.g. 30s:100,2m:500,30s:0); replaces --rate and --duration.").StringVar(&f.stages)
 	cmd.Flag("start-rate", "Rate at which the first stage's ramp starts.").Default("0").Float64Var(&f.startRate)
 	cmd.Flag("max-in-flight", "Maximum concurrent requests (and connections per host).").Default("256").IntVar(&f.maxInFlight)
@@ -88,6 +102,7 @@ func loadtestCommand(app *kingpin.Application) runFunc {
 	cmd.Flag("run", "Run label on metrics and in the summary (default: loadtest-HOST-YYYYMMDDTHHMM).").StringVar(&f.run)
 	cmd.Flag("progress", "Progress output: auto (redrawn line on a terminal, plain lines otherwise), tty, plain or none.").Default("auto").EnumVar(&f.progress, "auto", "tty", "plain", "none")
 	cmd.Flag("progress.interval", "Interval between progress updates (default 1s on a terminal, 5s otherwise).").DurationVar(&f.progressEvery)
+	cmd.Flag("threshold", "Pass/fail criterion checked at the end, k6 style (repeatable): p50|p90|p95|p99|min|max|avg, errors, dropped or rps, then <, <=, > or >=, then a value, e.g. 'p99<500ms', 'errors<1%', 'rps>=100', 'p95{label=create}<300ms'. A failed one exits 99.").StringsVar(&f.thresholds)
 	cmd.Flag("cpuprofile", "Write a CPU profile of the run to this file (for tuning the generator).").Hidden().StringVar(&f.cpuProfile)
 	return func(ctx context.Context, logger log.Logger) int { return runLoadtest(ctx, logger, f) }
 }
@@ -157,10 +172,59 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
+// loadtestThresholds parses --threshold values and checks that a label
+// they name belongs to a target.
+func loadtestThresholds(f *loadtestFlags, targets []*gen.Target) ([]*gen.Threshold, error) {
+	labels := map[string]bool{}
+	var names []string
+	for _, t := range targets {
+		if !labels[t.Label] {
+			names = append(names, strconv.Quote(t.Label))
+		}
+		labels[t.Label] = true
+	}
+	var out []*gen.Threshold
+	for _, v := range f.thresholds {
+		t, err := gen.ParseThreshold(v)
+		if err != nil {
+			return nil, fmt.Errorf("--%w", err) // "--threshold \"…\": …"
+		}
+		if l := t.Label(); l != "" && !labels[l] {
+			return nil, fmt.Errorf("--threshold %q: no target has label %q; the labels are %s", v, l, strings.Join(names, ", "))
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// loadtestRate checks --rate and --duration against --stages.
+func loadtestRate(f *loadtestFlags) error {
+	if f.stages != "" {
+		if f.rateSet || f.durationSet {
+			return errors.New("--stages replaces --rate and --duration; give either --stages or --rate/--duration")
+		}
+		return nil
+	}
+	if f.rate < 0 || math.IsNaN(f.rate) || math.IsInf(f.rate, 0) {
+		return fmt.Errorf("--rate %v: the rate is requests per second and must be >= 0 (0 runs a closed loop)", f.rate)
+	}
+	if f.duration <= 0 {
+		return fmt.Errorf("--duration %v: the duration must be positive, like 30s", f.duration)
+	}
+	return nil
+}
+
 func runLoadtest(ctx context.Context, logger log.Logger, f *loadtestFlags) int {
 	targets, err := loadtestTargets(f)
 	if err != nil {
 		return logging.Fatal(logger, "bad target", err)
+	}
+	if err := loadtestRate(f); err != nil {
+		return logging.Fatal(logger, "bad flag", err)
+	}
+	thresholds, err := loadtestThresholds(f, targets)
+	if err != nil {
+		return logging.Fatal(logger, "bad flag", err)
 	}
 	shard, shards, err := parseShard(f.shard)
 	if err != nil {
@@ -181,10 +245,11 @@ func runLoadtest(ctx context.Context, logger log.Logger, f *loadtestFlags) int {
 			return logging.Fatal(logger, "bad --stages", err)
 		}
 		cfg.Schedule = gen.NewSchedule(f.startRate, stages, shard, shards)
-	case f.rate < 0:
-		return logging.Fatal(logger, "bad --rate", fmt.Errorf("%v must be >= 0", f.rate))
 	case f.rate > 0:
 		cfg.Schedule = gen.NewSchedule(f.rate, []gen.Stage{{Duration: f.duration, Target: f.rate}}, shard, shards)
+	}
+	if cfg.Schedule != nil && cfg.Schedule.Total() == 0 {
+		return logging.Fatal(logger, "bad flag", fmt.Errorf("the profile plans no request for shard %s: raise --rate or --duration (or the --stages rates)", f.shard))
 	}
 	if cfg.Run == "" {
 		cfg.Run = "loadtest-" + targets[0].URL.Hostname() + "-" + time.Now().UTC().Format("20060102T1504")
@@ -272,7 +337,7 @@ func runLoadtest(ctx context.Context, logger log.Logger, f *loadtestFlags) int {
 		level.Info(logger).Log("msg", "interrupted; summary of the requests sent so far follows")
 	}
 
-	code := 0
+	code := loadtestOutcome(logger, sum, thresholds)
 	sum.WriteText(f.stdout)
 	if jtl != nil {
 		err := r.JTLError()
@@ -284,13 +349,13 @@ func runLoadtest(ctx context.Context, logger log.Logger, f *loadtestFlags) int {
 		}
 		if err != nil {
 			level.Error(logger).Log("msg", "cannot write --out file", "file", f.out, "err", err)
-			code = 1
+			code = exitSetup
 		}
 	}
 	if f.summaryJSON != "" {
 		if err := sum.WriteJSONFile(f.summaryJSON); err != nil {
 			level.Error(logger).Log("msg", "cannot write --summary-json", "file", f.summaryJSON, "err", err)
-			code = 1
+			code = exitSetup
 		}
 	}
 	if srv != nil {
@@ -299,4 +364,28 @@ func runLoadtest(ctx context.Context, logger log.Logger, f *loadtestFlags) int {
 		cancel()
 	}
 	return code
+}
+
+// loadtestOutcome checks the thresholds (recording them in the summary) and
+// returns the exit code the run earned, logging why it is not 0.
+func loadtestOutcome(logger log.Logger, sum *gen.Summary, thresholds []*gen.Threshold) int {
+	passed := sum.CheckThresholds(thresholds)
+	switch {
+	case sum.Interrupted:
+		level.Warn(logger).Log("msg", "run interrupted before its end; exit code 105", "completed", sum.Completed)
+		return exitInterrupted
+	case sum.Succeeded == 0:
+		level.Error(logger).Log("msg", "no request succeeded; exit code 98", "completed", sum.Completed, "failed", sum.Failed, "dropped", sum.Dropped)
+		return exitNoSuccess
+	case !passed:
+		var failed []string
+		for _, r := range sum.Thresholds {
+			if !r.OK {
+				failed = append(failed, r.Threshold)
+			}
+		}
+		level.Error(logger).Log("msg", "thresholds failed; exit code 99", "failed", strings.Join(failed, " "))
+		return exitThresholds
+	}
+	return 0
 }

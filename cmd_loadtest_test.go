@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -122,9 +123,16 @@ func TestLoadtestCommandInterruptStillReports(t *testing.T) {
 		cancel() // what SIGINT does through main's signal.NotifyContext
 	}()
 	var stderr testutil.SyncBuffer
-	code := run(ctx, []string{"loadtest", srv.URL, "--rate", "50", "--duration", "1h", "--progress", "plain", "--progress.interval", "200ms", "--out", jtl, "--run", "int"}, &stderr)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
+	sumFile := filepath.Join(t.TempDir(), "summary.json")
+	code := run(ctx, []string{"loadtest", srv.URL, "--rate", "50", "--duration", "1h", "--progress", "plain", "--progress.interval", "200ms", "--out", jtl, "--run", "int", "--summary-json", sumFile}, &stderr)
+	if code != exitInterrupted {
+		t.Fatalf("exit %d, want %d: %s", code, exitInterrupted, stderr.String())
+	}
+	var sum struct {
+		Interrupted *bool `json:"interrupted"`
+	}
+	if b, err := os.ReadFile(sumFile); err != nil || json.Unmarshal(b, &sum) != nil || sum.Interrupted == nil || !*sum.Interrupted {
+		t.Errorf("summary JSON does not say the run was interrupted: %v %v", err, sum.Interrupted)
 	}
 	if !strings.Contains(out.String(), "Summary of run int") || !strings.Contains(stderr.String(), "interrupted") {
 		t.Errorf("no summary after interrupt:\n%s\n%s", out, stderr.String())
@@ -149,7 +157,16 @@ func TestLoadtestCommandRejectsBadInput(t *testing.T) {
 		{[]string{"loadtest"}, 1, "no target: give the URL"},
 		{[]string{"loadtest", "http://127.0.0.1:1/", "--shard", "3/3"}, 1, "want i/n with 0 <= i < n"},
 		{[]string{"loadtest", "http://127.0.0.1:1/", "--stages", "10s"}, 1, "want DURATION:RATE"},
-		{[]string{"loadtest", "http://127.0.0.1:1/", "--rate=-1"}, 1, "must be >= 0"},
+		{[]string{"loadtest", "http://127.0.0.1:1/", "--rate=-1"}, 1, "--rate -1: the rate is requests per second and must be >= 0"},
+		{[]string{"loadtest", "http://127.0.0.1:1/", "--rate", "-5"}, 2, "--rate -5: the rate is requests per second and must be >= 0"},
+		{[]string{"loadtest", "http://127.0.0.1:1/", "--timeout", "-5s"}, 2, "--timeout -5s: a value starting with '-' is read as a flag; write --timeout=-5s"},
+		{[]string{"loadtest", "http://127.0.0.1:1/", "--rate=NaN"}, 1, "--rate NaN: the rate is requests per second"},
+		{[]string{"loadtest", "http://127.0.0.1:1/", "--duration=-1s"}, 1, "--duration -1s: the duration must be positive"},
+		{[]string{"loadtest", "http://127.0.0.1:1/", "--duration=0s", "--rate=0"}, 1, "--duration 0s: the duration must be positive"},
+		{[]string{"loadtest", "http://127.0.0.1:1/", "--rate=0.1", "--duration=1s"}, 1, "the profile plans no request"},
+		{[]string{"loadtest", "http://127.0.0.1:1/", "--stages=10s:5", "--duration=1m"}, 1, "--stages replaces --rate and --duration"},
+		{[]string{"loadtest", "http://127.0.0.1:1/", "--threshold", "p99<fast"}, 1, `is not a duration; write it like 500ms`},
+		{[]string{"loadtest", "http://127.0.0.1:1/", "--threshold", "p99{label=nope}<1s"}, 1, `no target has label`},
 		{[]string{"loadtest", "--targets", bad}, 1, fmt.Sprintf("%s:2: not a JSON target object", bad)},
 		{[]string{"loadtest", "--targets", bad, "http://127.0.0.1:1/"}, 1, "not both"},
 		{[]string{"loadtest", "http://127.0.0.1:1/", "--ca-file", filepath.Join(dir, "none.pem")}, 1, "--ca-file"},
@@ -202,5 +219,148 @@ func TestLoadtestBodyFromFile(t *testing.T) {
 				t.Errorf("server received %q, want %q", got.Load(), c.want)
 			}
 		})
+	}
+}
+
+// TestLoadtestExitCodes checks the documented exit codes and the checked
+// thresholds in the summary JSON.
+func TestLoadtestExitCodes(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/flaky" && n.Add(1)%2 == 0 {
+			http.Error(w, "boom", http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + l.Addr().String() + "/"
+	l.Close()
+	loadtestStdout = io.Discard
+	defer func() { loadtestStdout = os.Stdout }()
+	cases := []struct {
+		name       string
+		args       []string
+		code       int
+		log        string
+		thresholds map[string]bool
+	}{
+		{"all pass", []string{srv.URL, "--threshold", "p99<30s", "--threshold", "errors<1%", "--threshold", "rps>0"}, 0, "",
+			map[string]bool{"p99<30s": true, "errors<1%": true, "rps>0": true}},
+		{"every request refused", []string{refused}, exitNoSuccess, "no request succeeded", nil},
+		{"refused, with a threshold that passes", []string{refused, "--threshold", "p99<30s"}, exitNoSuccess, "no request succeeded",
+			map[string]bool{"p99<30s": true}},
+		{"errors over the threshold", []string{srv.URL + "/flaky", "--threshold", "errors<=10%", "--threshold", "p95<30s"}, exitThresholds,
+			"thresholds failed", map[string]bool{"errors<=10%": false, "p95<30s": true}},
+		{"a latency threshold nothing can meet", []string{srv.URL, "--threshold", "max<0ms"}, exitThresholds, "failed=max<0ms",
+			map[string]bool{"max<0ms": false}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sumFile := filepath.Join(t.TempDir(), "summary.json")
+			var stderr testutil.SyncBuffer
+			args := append([]string{"loadtest", "--rate", "20", "--duration", "500ms", "--progress", "none", "--summary-json", sumFile}, c.args...)
+			if code := run(context.Background(), args, &stderr); code != c.code || !strings.Contains(stderr.String(), c.log) {
+				t.Fatalf("exit %d, want %d with %q in\n%s", code, c.code, c.log, stderr.String())
+			}
+			var sum struct {
+				Thresholds []struct {
+					Threshold string
+					OK        bool
+				}
+			}
+			b, err := os.ReadFile(sumFile)
+			if err != nil || json.Unmarshal(b, &sum) != nil {
+				t.Fatalf("summary JSON: %v\n%s", err, b)
+			}
+			got := map[string]bool{}
+			for _, r := range sum.Thresholds {
+				got[r.Threshold] = r.OK
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.thresholds) && (len(got) > 0 || len(c.thresholds) > 0) {
+				t.Errorf("thresholds in the summary %v, want %v", got, c.thresholds)
+			}
+		})
+	}
+}
+
+// TestLoadtestPerEndpointSummary runs a targets file with two labels: the
+// summary breaks the run down per label, in text and JSON, and a threshold
+// can name one label.
+func TestLoadtestPerEndpointSummary(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			http.Error(w, "no", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	targets, sumFile := filepath.Join(dir, "targets.jsonl"), filepath.Join(dir, "summary.json")
+	lines := fmt.Sprintf("{\"url\":%q,\"label\":\"home\",\"weight\":3}\n{\"url\":%q,\"method\":\"POST\",\"label\":\"create\"}\n", srv.URL+"/", srv.URL+"/items")
+	if err := os.WriteFile(targets, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := &testutil.SyncBuffer{}
+	loadtestStdout = out
+	defer func() { loadtestStdout = os.Stdout }()
+	var stderr testutil.SyncBuffer
+	code := run(context.Background(), []string{"loadtest", "--targets", targets, "--rate", "100", "--duration", "1s", "--progress", "none",
+		"--summary-json", sumFile, "--threshold", "errors{label=home}<1%", "--threshold", "errors{label=create}<1%"}, &stderr)
+	if code != exitThresholds {
+		t.Fatalf("exit %d, want %d (the create threshold fails): %s", code, exitThresholds, stderr.String())
+	}
+	var sum struct {
+		Completed int64 `json:"completed_requests"`
+		Endpoints []struct {
+			Label     string           `json:"label"`
+			Completed int64            `json:"completed_requests"`
+			Failed    int64            `json:"failed"`
+			Status    map[string]int64 `json:"status_codes"`
+		}
+		Thresholds []struct {
+			Threshold string
+			OK        bool
+		}
+	}
+	b, err := os.ReadFile(sumFile)
+	if err != nil || json.Unmarshal(b, &sum) != nil {
+		t.Fatalf("summary JSON: %v\n%s", err, b)
+	}
+	if len(sum.Endpoints) != 2 {
+		t.Fatalf("endpoints %+v, want home and create", sum.Endpoints)
+	}
+	var total int64
+	for _, e := range sum.Endpoints {
+		total += e.Completed
+		switch e.Label {
+		case "home":
+			if e.Failed != 0 || e.Status["200"] != e.Completed || e.Completed == 0 {
+				t.Errorf("home: %+v", e)
+			}
+		case "create":
+			if e.Failed != e.Completed || e.Status["503"] != e.Completed || e.Completed == 0 {
+				t.Errorf("create: %+v", e)
+			}
+		default:
+			t.Errorf("unexpected endpoint %+v", e)
+		}
+	}
+	if total != sum.Completed || total != 100 {
+		t.Errorf("endpoints add up to %d, the run completed %d (want 100)", total, sum.Completed)
+	}
+	if len(sum.Thresholds) != 2 || !sum.Thresholds[0].OK || sum.Thresholds[1].OK {
+		t.Errorf("thresholds %+v, want home ok and create failed", sum.Thresholds)
+	}
+	text := out.String()
+	for _, want := range []string{"per endpoint", "create ", "home ", "503=", "thresholds", "FAILED  errors{label=create}<1%"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("summary text lacks %q:\n%s", want, text)
+		}
 	}
 }

@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	selected, err := app.Parse(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "kubepulse: error: %v, try --help\n", namedFlagError(app, args, err))
+		fmt.Fprintf(stderr, "kubepulse: error: %v, try --help\n", namedFlagError(app, args, negativeValueError(args, err)))
 		return 2
 	}
 	logger := logging.NewWriter(logCfg, stderr)

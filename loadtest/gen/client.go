@@ -38,6 +38,7 @@ type template struct {
 	sent   int64  // bytes per request
 	head   bool
 	pool   *connPool
+	label  int // index into Runner.labels
 }
 
 func renderTemplate(t *Target, keepAlive bool, pool *connPool) *template {
@@ -513,10 +514,11 @@ const (
 	errProto
 	errDial
 	errOther
+	errDNS
 	numErrKinds
 )
 
-var errKindNames = [numErrKinds]string{"", "timeout", "connection refused", "connection reset", "connection closed", "tls", "bad response", "dial", "other"}
+var errKindNames = [numErrKinds]string{"", "timeout", "connection refused", "connection reset", "connection closed", "tls", "bad response", "dial", "other", "dns"}
 
 func (k errKind) String() string { return errKindNames[k] }
 
@@ -532,7 +534,10 @@ func classifyErr(err error) errKind {
 	var pe protoError
 	var te *tlsError
 	var oe *net.OpError
+	var de *net.DNSError
 	switch {
+	case errors.As(err, &de): // before timeout: a DNS timeout is a DNS problem
+		return errDNS
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return errTimeout
 	case errors.Is(err, syscall.ECONNREFUSED):

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -148,6 +149,9 @@ func TestClassify(t *testing.T) {
 		{protoError("x"), errProto},
 		{&tlsError{errors.New("bad cert")}, errTLS},
 		{errors.New("something"), errOther},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}}, errDNS},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "i/o timeout", Name: "x.invalid", IsTimeout: true}}, errDNS},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("network unreachable")}, errDial},
 	}
 	for _, c := range cases {
 		if got := classify(c.err); got != c.want {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"sort"
 	"strconv"
 	"sync"
@@ -47,9 +48,11 @@ type Config struct {
 	// context is cancelled before their connections are closed.
 	ShutdownGrace time.Duration
 	Run           string
-	Metrics       *Metrics  // nil: no Prometheus metrics
-	JTL           io.Writer // nil: no results file
-	Logger        log.Logger
+	// Resolver looks up target hosts; nil means the system's.
+	Resolver *net.Resolver
+	Metrics  *Metrics  // nil: no Prometheus metrics
+	JTL      io.Writer // nil: no results file
+	Logger   log.Logger
 }
 
 // Metrics is the live /metrics state: the shared load-test schema plus the
@@ -118,6 +121,12 @@ type Runner struct {
 
 	jtlMu  sync.Mutex
 	jtlErr error
+
+	// firstErr keeps one message of each error kind for the summary.
+	firstErr [numErrKinds]atomic.Pointer[string]
+	// labels breaks the summary down by label when there are several.
+	labels    []*labelStats
+	cancelled atomic.Bool // ctx ended the run before the profile did
 }
 
 // New checks cfg and prepares connection pools and request templates.
@@ -144,10 +153,12 @@ func New(cfg Config) (*Runner, error) {
 		cfg.Logger = log.NewNopLogger()
 	}
 	r := &Runner{cfg: cfg, pools: map[string]*connPool{}}
+	labels, labelOf := newLabelStats(cfg.Targets)
+	r.labels = labels
 	if cfg.Metrics != nil {
 		cfg.Metrics.Dropped.WithLabelValues(cfg.Run) // exposed as 0 from the start
 	}
-	for _, t := range cfg.Targets {
+	for ti, t := range cfg.Targets {
 		p := r.pools[t.poolKey]
 		if p == nil {
 			var tc *tls.Config
@@ -162,9 +173,14 @@ func New(cfg Config) (*Runner, error) {
 				tc.NextProtos = []string{"http/1.1"}
 			}
 			p = newConnPool(hostPort(t.URL), tc, cfg.Timeout)
+			p.dialer.Resolver = cfg.Resolver
 			r.pools[t.poolKey] = p
 		}
-		r.templates = append(r.templates, renderTemplate(t, cfg.KeepAlive, p))
+		tm := renderTemplate(t, cfg.KeepAlive, p)
+		if labelOf != nil {
+			tm.label = labelOf[ti]
+		}
+		r.templates = append(r.templates, tm)
 	}
 	return r, nil
 }
@@ -180,6 +196,7 @@ func (r *Runner) Run(ctx context.Context) *Summary {
 		select {
 		case <-done:
 		case <-ctx.Done():
+			r.cancelled.Store(true)
 			r.stopping.Store(true)
 			t := time.NewTimer(r.cfg.ShutdownGrace)
 			select {
@@ -439,6 +456,10 @@ func (w *worker) record(ti int, tm *template, intended, end time.Time, connect t
 	sh.hist.Record(lat)
 	if kind != errNone {
 		sh.errs[kind].Add(1)
+		if w.r.firstErr[kind].Load() == nil {
+			msg := err.Error()
+			w.r.firstErr[kind].CompareAndSwap(nil, &msg)
+		}
 	} else if resp.code > 0 && resp.code < len(sh.codes) {
 		sh.codes[resp.code].Add(1)
 	}
@@ -450,6 +471,9 @@ func (w *worker) record(ti int, tm *template, intended, end time.Time, connect t
 	sh.bytesIn.Add(resp.bytes)
 	sh.bytesOut.Add(tm.sent)
 	sh.lastEnd.Store(end.UnixNano())
+	if w.r.labels != nil {
+		w.r.labels[tm.label].record(lat, resp.code, kind, success)
+	}
 	if w.prom != nil {
 		w.observe(ti, tm, lat, end, resp, kind, success)
 	}

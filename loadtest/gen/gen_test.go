@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/csv"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -312,19 +313,34 @@ func TestErrorsAreCountedByKind(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	})
+	// A lookup that never leaves the machine: the resolver's server is unreachable.
+	noDNS := &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("no DNS server in this test")
+	}}
 	cases := []struct {
 		name, url string
 		timeout   time.Duration
+		resolver  *net.Resolver
 		kind      string
+		example   string
 	}{
-		{"refused", refused, time.Second, "connection refused"},
-		{"timeout", slow.URL, 100 * time.Millisecond, "timeout"},
+		{"refused", refused, time.Second, nil, "connection refused", "connection refused"},
+		{"timeout", slow.URL, 100 * time.Millisecond, nil, "timeout", "i/o timeout"},
+		{"dns", "http://nosuch.invalid/", time.Second, noDNS, "dns", "lookup nosuch.invalid"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, sum := run(t, Config{Targets: []*Target{target(t, c.url)}, Schedule: constant(20, 500*time.Millisecond), MaxInFlight: 20, Timeout: c.timeout, KeepAlive: true, MaxDelay: time.Second})
+			_, sum := run(t, Config{Targets: []*Target{target(t, c.url)}, Schedule: constant(20, 500*time.Millisecond), MaxInFlight: 20, Timeout: c.timeout, KeepAlive: true, MaxDelay: time.Second, Resolver: c.resolver})
 			if sum.Completed != 10 || sum.Failed != 10 || sum.Errors[c.kind] != 10 {
 				t.Errorf("completed %d failed %d errors %v, want 10 %q", sum.Completed, sum.Failed, sum.Errors, c.kind)
+			}
+			if ex := sum.ErrorExamples[c.kind]; !strings.Contains(ex, c.example) {
+				t.Errorf("example of %q errors %q, want it to contain %q", c.kind, ex, c.example)
+			}
+			var text strings.Builder
+			sum.WriteText(&text)
+			if !strings.Contains(text.String(), c.kind+": ") {
+				t.Errorf("summary text does not show a %s error:\n%s", c.kind, text.String())
 			}
 		})
 	}
@@ -390,8 +406,8 @@ func TestCancelStopsGracefully(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Run did not return after cancel")
 	}
-	if sum.Succeeded != 20 || sum.Interrupted < 1 || sum.Failed != 0 {
-		t.Errorf("succeeded %d interrupted %d failed %d: want the 20 answered, the hung ones interrupted and not failed", sum.Succeeded, sum.Interrupted, sum.Failed)
+	if sum.Succeeded != 20 || sum.InterruptedRequests < 1 || sum.Failed != 0 || !sum.Interrupted {
+		t.Errorf("succeeded %d interrupted %d failed %d: want the 20 answered, the hung ones interrupted and not failed", sum.Succeeded, sum.InterruptedRequests, sum.Failed)
 	}
 	if sum.Planned != 6000 || sum.Scheduled >= sum.Planned {
 		t.Errorf("planned %d scheduled %d: the run should stop early", sum.Planned, sum.Scheduled)

@@ -60,24 +60,33 @@ func (r *Runner) Stats() *Stats {
 
 // Summary is the end-of-run report; it is also what --summary-json writes.
 type Summary struct {
-	Run           string           `json:"run"`
-	Mode          string           `json:"mode"` // open or closed
-	Targets       []string         `json:"targets"`
-	Start         time.Time        `json:"start"`
-	Seconds       float64          `json:"duration_seconds"`
-	Planned       int64            `json:"planned_requests,omitempty"` // open model: requests in the profile
-	Scheduled     int64            `json:"scheduled_requests"`         // sent or dropped
-	Completed     int64            `json:"completed_requests"`
-	Succeeded     int64            `json:"succeeded"`
-	Failed        int64            `json:"failed"`
-	Dropped       int64            `json:"dropped"`
-	Interrupted   int64            `json:"interrupted"`
-	Throughput    float64          `json:"throughput_rps"`
-	Latency       LatencySummary   `json:"latency_seconds"`
-	Status        map[string]int64 `json:"status_codes"`
-	Errors        map[string]int64 `json:"errors"`
-	BytesReceived int64            `json:"bytes_received"`
-	BytesSent     int64            `json:"bytes_sent"`
+	Run       string    `json:"run"`
+	Mode      string    `json:"mode"` // open or closed
+	Targets   []string  `json:"targets"`
+	Start     time.Time `json:"start"`
+	Seconds   float64   `json:"duration_seconds"`
+	Planned   int64     `json:"planned_requests,omitempty"` // open model: requests in the profile
+	Scheduled int64     `json:"scheduled_requests"`         // sent or dropped
+	Completed int64     `json:"completed_requests"`
+	Succeeded int64     `json:"succeeded"`
+	Failed    int64     `json:"failed"`
+	Dropped   int64     `json:"dropped"`
+	// Interrupted is set when a signal (ctx) stopped the run before its
+	// profile or --duration was over; InterruptedRequests were in flight
+	// then and got no answer.
+	Interrupted         bool             `json:"interrupted"`
+	InterruptedRequests int64            `json:"interrupted_requests"`
+	Throughput          float64          `json:"throughput_rps"`
+	Latency             LatencySummary   `json:"latency_seconds"`
+	Status              map[string]int64 `json:"status_codes"`
+	Errors              map[string]int64 `json:"errors"`
+	// ErrorExamples holds the first message of each error kind.
+	ErrorExamples map[string]string `json:"error_examples,omitempty"`
+	BytesReceived int64             `json:"bytes_received"`
+	BytesSent     int64             `json:"bytes_sent"`
+	// Endpoints breaks the run down by label when there are several.
+	Endpoints  []EndpointSummary `json:"endpoints,omitempty"`
+	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
 }
 
 // LatencySummary holds latency figures in seconds, measured from intended
@@ -105,7 +114,7 @@ func (r *Runner) Summary() *Summary {
 		Run: r.cfg.Run, Mode: "closed", Start: r.start.UTC(),
 		Seconds:   end.Sub(r.start).Seconds(),
 		Scheduled: st.Scheduled, Completed: st.OK + st.Failed, Succeeded: st.OK, Failed: st.Failed,
-		Dropped: st.Dropped, Interrupted: st.Interrupted,
+		Dropped: st.Dropped, Interrupted: r.cancelled.Load(), InterruptedRequests: st.Interrupted,
 		Status: map[string]int64{}, Errors: st.Errors,
 		BytesReceived: st.BytesIn, BytesSent: st.BytesOut,
 	}
@@ -113,7 +122,7 @@ func (r *Runner) Summary() *Summary {
 		s.Mode = "open"
 		s.Planned = r.cfg.Schedule.Total()
 	} else {
-		s.Scheduled = s.Completed + s.Interrupted
+		s.Scheduled = s.Completed + s.InterruptedRequests
 	}
 	for _, t := range r.cfg.Targets {
 		s.Targets = append(s.Targets, t.Method+" "+t.rawURL)
@@ -124,11 +133,17 @@ func (r *Runner) Summary() *Summary {
 	if s.Seconds > 0 {
 		s.Throughput = float64(s.Completed) / s.Seconds
 	}
-	h := st.Hist
-	s.Latency = LatencySummary{
-		Min: time.Duration(h.Min).Seconds(), Mean: h.Mean().Seconds(),
-		P50: h.Quantile(.50).Seconds(), P90: h.Quantile(.90).Seconds(), P95: h.Quantile(.95).Seconds(),
-		P99: h.Quantile(.99).Seconds(), Max: time.Duration(h.Max).Seconds(),
+	s.Latency = latencyOf(st.Hist)
+	for k := range r.firstErr {
+		if msg := r.firstErr[k].Load(); msg != nil {
+			if s.ErrorExamples == nil {
+				s.ErrorExamples = map[string]string{}
+			}
+			s.ErrorExamples[errKind(k).String()] = *msg
+		}
+	}
+	for _, l := range r.labels {
+		s.Endpoints = append(s.Endpoints, l.summary(s.Seconds))
 	}
 	return s
 }
@@ -142,8 +157,11 @@ func (s *Summary) WriteText(w io.Writer) {
 	if s.Mode == "open" {
 		fmt.Fprintf(w, ", %d dropped (of %d planned)", s.Dropped, s.Planned)
 	}
-	if s.Interrupted > 0 {
-		fmt.Fprintf(w, ", %d interrupted", s.Interrupted)
+	if s.InterruptedRequests > 0 {
+		fmt.Fprintf(w, ", %d interrupted", s.InterruptedRequests)
+	}
+	if s.Interrupted {
+		fmt.Fprintf(w, "; stopped early by a signal")
 	}
 	fmt.Fprintf(w, "\n  throughput   %.1f req/s\n", s.Throughput)
 	fmt.Fprintf(w, "  latency      min %s  mean %s  p50 %s  p90 %s  p95 %s  p99 %s  max %s\n",
@@ -154,8 +172,17 @@ func (s *Summary) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "  status       %s\n", fmtCounts(s.Status))
 	if len(s.Errors) > 0 {
 		fmt.Fprintf(w, "  errors       %s\n", fmtCounts(s.Errors))
+		for _, k := range sortedKeys(s.ErrorExamples) {
+			fmt.Fprintf(w, "               %s: %s\n", k, s.ErrorExamples[k])
+		}
 	}
 	fmt.Fprintf(w, "  transfer     %d bytes received, %d bytes sent\n", s.BytesReceived, s.BytesSent)
+	if len(s.Endpoints) > 0 {
+		writeEndpoints(w, s.Endpoints)
+	}
+	if len(s.Thresholds) > 0 {
+		writeThresholds(w, s.Thresholds)
+	}
 }
 
 // WriteJSONFile writes the summary as JSON.
@@ -167,15 +194,20 @@ func (s *Summary) WriteJSONFile(name string) error {
 	return os.WriteFile(name, append(b, '\n'), 0o644)
 }
 
-func fmtCounts(m map[string]int64) string {
-	if len(m) == 0 {
-		return "none"
-	}
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	return keys
+}
+
+func fmtCounts(m map[string]int64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := sortedKeys(m)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
