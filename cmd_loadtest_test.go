@@ -10,11 +10,16 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+
+	ltcollector "github.com/kubepulse/kubepulse/collector/loadtest"
 	"github.com/kubepulse/kubepulse/internal/testutil"
 )
 
@@ -362,5 +367,80 @@ func TestLoadtestPerEndpointSummary(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("summary text lacks %q:\n%s", want, text)
 		}
+	}
+}
+
+// TestLoadtestOutRunLabelRoundTrip: without --run, the live metrics of
+// `kubepulse loadtest --out results.jtl` and the exporter reading the file
+// back label the run the same (the file's name says "results").
+func TestLoadtestOutRunLabelRoundTrip(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
+	defer srv.Close()
+	jtl := filepath.Join(t.TempDir(), "results.jtl")
+	metricsAddr := freePort(t)
+	loadtestStdout = io.Discard
+	defer func() { loadtestStdout = os.Stdout }()
+	runLabel := regexp.MustCompile(`kubepulse_loadtest_requests_total\{[^}]*run="([^"]+)"[^}]*\} [0-9]`)
+	live := make(chan string, 1)
+	go func() {
+		for i := 0; i < 200; i++ {
+			if resp, err := http.Get("http://" + metricsAddr + "/metrics"); err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if m := runLabel.FindSubmatch(b); m != nil {
+					live <- string(m[1])
+					return
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		live <- ""
+	}()
+	var stderr testutil.SyncBuffer
+	if code := run(context.Background(), []string{"loadtest", srv.URL, "--rate", "50", "--duration", "2s", "--progress", "none",
+		"--out", jtl, "--web.listen-address", metricsAddr}, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	liveRun := <-live
+	if !strings.HasPrefix(liveRun, "loadtest-127.0.0.1-") {
+		t.Fatalf("live run label %q, want the default loadtest-127.0.0.1-…", liveRun)
+	}
+	c, err := ltcollector.New(log.NewNopLogger(), ltcollector.Config{Files: []string{jtl}, Poll: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c.Metrics())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	var runs map[string]float64
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		runs = map[string]float64{}
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "kubepulse_loadtest_requests_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				for _, lp := range m.GetLabel() {
+					if lp.GetName() == "run" {
+						runs[lp.GetValue()] += m.GetCounter().GetValue()
+					}
+				}
+			}
+		}
+		if runs[liveRun] == 100 {
+			break
+		}
+	}
+	if len(runs) != 1 || runs[liveRun] != 100 {
+		t.Errorf("the exporter reads the file back as runs %v, want all 100 requests under the live run %q", runs, liveRun)
 	}
 }

@@ -22,7 +22,7 @@ import (
 )
 
 // series flattens the request counters, histogram counts and byte counters
-// of a loadtest.Metrics (run label dropped) into comparable strings.
+// of a loadtest.Metrics, with all their labels, into comparable strings.
 func series(t *testing.T, m prometheus.Collector) []string {
 	t.Helper()
 	reg := prometheus.NewRegistry()
@@ -41,9 +41,7 @@ func series(t *testing.T, m prometheus.Collector) []string {
 		for _, met := range mf.Metric {
 			var ls []string
 			for _, lp := range met.Label {
-				if lp.GetName() != "run" {
-					ls = append(ls, lp.GetName()+"="+lp.GetValue())
-				}
+				ls = append(ls, lp.GetName()+"="+lp.GetValue())
 			}
 			v := met.GetCounter().GetValue()
 			if h := met.GetHistogram(); h != nil {
@@ -57,7 +55,8 @@ func series(t *testing.T, m prometheus.Collector) []string {
 }
 
 // The "done when": a generator run writes a JTL file that the
-// exporter's load-test collector reads back with identical totals.
+// exporter's load-test collector reads back with identical totals, under the
+// generator's run label (the file is named otherwise: the run is in it).
 func TestCollectorReadsJTLWithIdenticalTotals(t *testing.T) {
 	var a arrivals
 	var n atomic.Int64
@@ -92,7 +91,7 @@ func TestCollectorReadsJTLWithIdenticalTotals(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c, err := ltcollector.New(log.NewNopLogger(), ltcollector.Config{Files: []string{jtl}, RunLabel: "rt", Poll: 20 * time.Millisecond, Rescan: 50 * time.Millisecond})
+	c, err := ltcollector.New(log.NewNopLogger(), ltcollector.Config{Files: []string{jtl}, Poll: 20 * time.Millisecond, Rescan: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

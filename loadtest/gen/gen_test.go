@@ -525,7 +525,7 @@ func (s *sink) Users(string, float64, time.Time)              {}
 func (s *sink) Bytes(string, string, int64, int64, time.Time) {}
 func (s *sink) Error(e *parse.Error)                          { s.errs = append(s.errs, e.Error()) }
 
-// The JTL file is valid CSV with JMeter's 17 columns, and its totals match
+// The JTL file is valid CSV with JMeter's 17 columns and the run, and its totals match
 // the summary, read both with encoding/csv and with kubepulse's own parser.
 func TestJTLMatchesSummary(t *testing.T) {
 	var a arrivals
@@ -548,7 +548,7 @@ func TestJTLMatchesSummary(t *testing.T) {
 	}
 	var out bytes.Buffer
 	out.WriteString(JTLHeader)
-	_, sum := run(t, Config{Targets: ts, Schedule: constant(200, time.Second), MaxInFlight: 16, KeepAlive: true, JTL: &out, Run: "jtl", MaxDelay: time.Second})
+	_, sum := run(t, Config{Targets: ts, Schedule: constant(200, time.Second), MaxInFlight: 16, KeepAlive: true, JTL: &out, Run: "jtl, run", MaxDelay: time.Second})
 	if sum.Completed != 200 || sum.Failed == 0 || sum.Succeeded == 0 {
 		t.Fatalf("completed %d failed %d succeeded %d", sum.Completed, sum.Failed, sum.Succeeded)
 	}
@@ -557,8 +557,9 @@ func TestJTLMatchesSummary(t *testing.T) {
 	if err != nil {
 		t.Fatalf("JTL is not valid CSV: %v", err)
 	}
-	if got := strings.Join(rows[0], ","); got+"\n" != JTLHeader || len(rows[0]) != 17 {
-		t.Fatalf("header %q", got)
+	const jmeterDefault = "timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect"
+	if got := strings.Join(rows[0], ","); got != jmeterDefault+",kubepulse_run" || len(rows[0]) != 18 {
+		t.Fatalf("header %q: want JMeter's default 17 columns and the run", got)
 	}
 	col := map[string]int{}
 	for i, c := range rows[0] {
@@ -567,8 +568,8 @@ func TestJTLMatchesSummary(t *testing.T) {
 	var ok, failed, bytesIn, sent, elapsedMS int64
 	labels := map[string]int64{}
 	for _, row := range rows[1:] {
-		if len(row) != 17 {
-			t.Fatalf("row with %d fields: %q", len(row), row)
+		if len(row) != 18 || row[col["kubepulse_run"]] != "jtl, run" {
+			t.Fatalf("row with %d fields, want 18 ending in the run: %q", len(row), row)
 		}
 		if row[col["success"]] == "true" {
 			ok++

@@ -4,10 +4,14 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/kubepulse/kubepulse/loadtest/parse"
 )
 
-// JTLHeader is JMeter 5's default CSV header (17 columns).
-const JTLHeader = "timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect\n"
+// JTLHeader is JMeter 5's default CSV header (17 columns) and the run label
+// as a sample variable, written as JMeter writes sample_variables: its name
+// quoted. Reading the file back gives the run of the live metrics.
+const JTLHeader = "timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect,\"" + parse.RunColumn + "\"\n"
 
 const jtlFlushAt = 32 << 10
 
@@ -61,6 +65,8 @@ func (w *worker) appendJTL(tm *template, intended time.Time, lat, connect time.D
 	}
 	b = append(b, ",0,"...)
 	b = strconv.AppendInt(b, connect.Milliseconds(), 10)
+	b = append(b, ',')
+	b = append(b, w.r.jtlRun...)
 	b = append(b, '\n')
 	w.jtl = b
 	if len(b) >= jtlFlushAt {

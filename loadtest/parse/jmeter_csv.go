@@ -26,8 +26,14 @@ const (
 	colBytes
 	colSentBytes
 	colAllThreads
+	colRun
 	colCount
 )
+
+// RunColumn is the sample-variable column in which kubepulse loadtest writes
+// its run label, so that the file read back is labelled as the live metrics
+// were. JMeter writes sample_variables=kubepulse_run the same way.
+const RunColumn = "kubepulse_run"
 
 var jmeterColumns = map[string]int{
 	"timeStamp":       colTimeStamp,
@@ -39,6 +45,7 @@ var jmeterColumns = map[string]int{
 	"bytes":           colBytes,
 	"sentBytes":       colSentBytes,
 	"allThreads":      colAllThreads,
+	RunColumn:         colRun,
 }
 
 // transactionMessage starts the responseMessage JMeter writes for the
@@ -113,6 +120,7 @@ type jmeterRow struct {
 	// the sink may keep them as map keys.
 	labels map[string]string
 	codes  map[string]string
+	runs   map[string]string
 }
 
 func (p *jmeterRow) bad(cr *csvReader, reason, msg, fix string) {
@@ -157,6 +165,10 @@ func (p *jmeterRow) row(cr *csvReader) {
 	} else {
 		// No success column: judge by the HTTP status, as JMeter does by default.
 		success = len(code) == 3 && (code[0] == '2' || code[0] == '3')
+	}
+	s.Run = p.o.run()
+	if r := p.get(cr, colRun); len(r) > 0 && string(r) != "null" && p.o.Run == "" { // JMeter writes an unset variable as null
+		s.Run = intern(&p.runs, r) // the file's own run, unless --loadtest.run-label overrides it
 	}
 	var recv, sent, users int64
 	for _, c := range [...]struct {

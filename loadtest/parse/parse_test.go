@@ -69,7 +69,7 @@ func TestParse(t *testing.T) {
 		errs    []wantErr
 	}{
 		{
-			name:   "JMeter 5 default 17-column header (the generator's --out)",
+			name:   "JMeter 5 default 17-column header",
 			in:     mustRead(t, testdata(t, "jmeter5-default.jtl")),
 			format: FormatJMeterCSV,
 			samples: []sampleKey{
@@ -390,5 +390,38 @@ func TestByteAtATime(t *testing.T) {
 		if len(whole.samples) == 0 || len(whole.samples) != len(slow.samples) || whole.totals() != slow.totals() {
 			t.Errorf("whole %+v, byte at a time %+v", whole.totals(), slow.totals())
 		}
+	}
+}
+
+// TestJMeterRunColumn: the kubepulse_run column written by kubepulse loadtest
+// labels each row, unless Options.Run overrides it; JMeter's "null" for an
+// unset variable falls back to the default.
+func TestJMeterRunColumn(t *testing.T) {
+	in := "timeStamp,elapsed,label,success,\"kubepulse_run\"\n" +
+		"1700000000000,5,a,true,loadtest-shop-20261204T0800\n" +
+		"1700000000001,5,a,true,null\n" +
+		"1700000000002,5,a,true,\n"
+	cases := []struct {
+		name string
+		o    Options
+		want []string
+	}{
+		{"from the column", Options{File: "results.jtl", DefaultRun: "results"}, []string{"loadtest-shop-20261204T0800", "results", "results"}},
+		{"overridden", Options{File: "results.jtl", Run: "fixed", DefaultRun: "results"}, []string{"fixed", "fixed", "fixed"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got collect
+			if _, err := Parse(strings.NewReader(in), c.o, &got); err != nil {
+				t.Fatal(err)
+			}
+			var runs []string
+			for _, s := range got.samples {
+				runs = append(runs, s.Run)
+			}
+			if strings.Join(runs, " ") != strings.Join(c.want, " ") {
+				t.Errorf("runs %v, want %v", runs, c.want)
+			}
+		})
 	}
 }
