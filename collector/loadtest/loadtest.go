@@ -233,6 +233,8 @@ func (c *Collector) follow(ctx context.Context, path string) {
 		case parse.IsUnsupported(err):
 			obs.ParseError(sink.run, parse.ReasonUnsupported)
 			level.Error(c.logger).Log("msg", "load-test result file rejected; it is still watched in case it is replaced", "file", path, "err", err)
+		case err != nil && ctx.Err() != nil && errors.Is(err, io.ErrUnexpectedEOF):
+			return // stopping while a gzip member is half written: expected, not an error
 		case err != nil && seg.eof && errors.Is(err, io.ErrUnexpectedEOF):
 			// Replaced while a gzip member was half written: what it held
 			// was never complete; the new content is read as usual.
