@@ -203,6 +203,9 @@ func loadtestRate(f *loadtestFlags) error {
 		if f.rateSet || f.durationSet {
 			return errors.New("--stages replaces --rate and --duration; give either --stages or --rate/--duration")
 		}
+		if f.startRate < 0 || math.IsNaN(f.startRate) || math.IsInf(f.startRate, 0) {
+			return fmt.Errorf("--start-rate %v: the rate is requests per second and must be >= 0", f.startRate)
+		}
 		return nil
 	}
 	if f.rate < 0 || math.IsNaN(f.rate) || math.IsInf(f.rate, 0) {

@@ -170,6 +170,7 @@ func TestLoadtestCommandRejectsBadInput(t *testing.T) {
 		{[]string{"loadtest", "http://127.0.0.1:1/", "--duration=0s", "--rate=0"}, 1, "--duration 0s: the duration must be positive"},
 		{[]string{"loadtest", "http://127.0.0.1:1/", "--rate=0.1", "--duration=1s"}, 1, "the profile plans no request"},
 		{[]string{"loadtest", "http://127.0.0.1:1/", "--stages=10s:5", "--duration=1m"}, 1, "--stages replaces --rate and --duration"},
+		{[]string{"loadtest", "http://127.0.0.1:1/", "--stages=10s:5", "--start-rate=-2"}, 1, "--start-rate -2: the rate is requests per second"},
 		{[]string{"loadtest", "http://127.0.0.1:1/", "--threshold", "p99<fast"}, 1, `is not a duration; write it like 500ms`},
 		{[]string{"loadtest", "http://127.0.0.1:1/", "--threshold", "p99{label=nope}<1s"}, 1, `no target has label`},
 		{[]string{"loadtest", "--targets", bad}, 1, fmt.Sprintf("%s:2: not a JSON target object", bad)},
