@@ -320,10 +320,7 @@ func (s *Set) Stop() error {
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%v", errs)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Ready reports whether every collector that syncs has synced, and which have not.

@@ -36,7 +36,7 @@ func init() {
 	// Every flag has a Default, so that a second parse in the same process
 	// (tests) starts from the defaults, not from the last run's values.
 	collector.RegisterFlags(func(f collector.Flagger) {
-		f.Flag("kubeconfig", "Path to a kubeconfig file. Default: in-cluster config, else $KUBECONFIG or ~/.kube/config.").
+		f.Flag("kubeconfig", "Path to a kubeconfig file. Default: in-cluster config, else $KUBECONFIG or ~/.kube/config; with none of them the cluster collectors step aside unless named with --collector.<name>.").
 			Default("").StringVar(&flagKubeconfig)
 		f.Flag("namespaces", "Comma-separated namespaces to watch (default: all).").Default("").StringVar(&flagNamespaces)
 		f.Flag("namespaces-denylist", "Comma-separated namespaces to ignore; cannot be combined with --namespaces.").
