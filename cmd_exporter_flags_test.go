@@ -66,6 +66,8 @@ func TestInputFlagEnablesCollector(t *testing.T) {
 	}{
 		{"logs", []string{"--logs.path=" + dir, "--logs.positions-file="}, "logs", "--logs.path"},
 		{"loadtest", []string{"--loadtest.file=" + filepath.Join(dir, "results", "*.jtl")}, "loadtest", "--loadtest.file"},
+		// usage reads nothing with source none, but still needs the cluster.
+		{"usage source none", []string{"--usage.source=none", "--loadtest.file=" + filepath.Join(dir, "results", "*.jtl")}, "loadtest", "--loadtest.file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
