@@ -252,7 +252,10 @@ func Build(logger log.Logger, only []string) (*Set, error) {
 			level.Info(logger).Log("msg", "collector enabled by its input flag", "collector", r.name, "flag", "--"+via)
 		}
 		c, err := r.factory(log.With(logger, "collector", r.name))
-		if errors.Is(err, ErrDisabled) || (IsUnavailable(err) && !r.explicit) {
+		// A collector the user asked for (by name or by its input flag)
+		// must run; one that is only on by default steps aside.
+		asked := r.explicit || via != ""
+		if errors.Is(err, ErrDisabled) || (IsUnavailable(err) && !asked) {
 			skipped.add(r.name, err)
 			continue
 		}

@@ -48,12 +48,15 @@ func TestInputFlagsDefaultsAndAbsentSources(t *testing.T) {
 		Register("zz_in", false, ok)
 		Register("zz_far1", true, noSource)
 		Register("zz_far2", true, noSource)
-		var path, kc string
+		Register("zz_farin", false, noSource)
+		var path, farPath, kc string
 		RegisterFlags(func(f Flagger) {
 			f.Flag("zz.path", "input").StringVar(&path)
+			f.Flag("zz.far-path", "input").StringVar(&farPath)
 			f.Flag("zz.kubeconfig", "source").StringVar(&kc)
 		})
 		EnabledBy("zz_in", "zz.path")
+		EnabledBy("zz_farin", "zz.far-path")
 		RegisterCheck(func() error { return checkErr })
 	})
 
@@ -74,12 +77,14 @@ func TestInputFlagsDefaultsAndAbsentSources(t *testing.T) {
 			wantLog: []string{`msg="collectors stepped aside" collectors=zz_far1,zz_far2 reason="no cluster here; give --zz.kubeconfig"`}},
 		{name: "absent source named explicitly fails", args: []string{"--collector.zz_far2"},
 			wantErr: "collector zz_far2: no cluster here"},
+		{name: "absent source enabled by its input flag fails", args: []string{"--zz.far-path=/x"},
+			wantErr: "collector zz_farin: no cluster here"},
 		{name: "disable-defaults", args: []string{"--collector.disable-defaults"},
-			wantErr: "no collector is enabled; give an input flag such as --zz.path (zz_in)"},
+			wantErr: "no collector is enabled; give an input flag such as --zz.far-path (zz_farin), --zz.path (zz_in)"},
 		{name: "disable-defaults keeps named and input-enabled", args: []string{"--collector.disable-defaults", "--collector.zz_on", "--zz.path=/x"},
 			want: []string{"zz_in", "zz_on"}, noLog: []string{"stepped aside"}},
 		{name: "nothing left names the flags", args: []string{"--no-collector.zz_on"},
-			wantErr: "no collector is enabled (zz_far1,zz_far2 stepped aside: no cluster here; give --zz.kubeconfig); give an input flag such as --zz.path (zz_in), or --collector.<name> (one of"},
+			wantErr: "no collector is enabled (zz_far1,zz_far2 stepped aside: no cluster here; give --zz.kubeconfig); give an input flag such as --zz.far-path (zz_farin), --zz.path (zz_in), or --collector.<name> (one of"},
 		{name: "explicit off wins over the input flag, with a warning", args: []string{"--no-collector.zz_in", "--zz.path=/x"}, want: []string{"zz_on"},
 			wantLog: []string{`msg="input flag ignored: its collector is disabled" flag=--zz.path collector=zz_in`}},
 		{name: "check errors are not attributed to a collector", args: nil, check: errors.New("--zz.shard=3: too big"),
