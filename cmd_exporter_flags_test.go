@@ -63,11 +63,14 @@ func TestInputFlagEnablesCollector(t *testing.T) {
 		args      []string
 		collector string
 		flag      string
+		warn      string // a flag that has no effect, "" for none
 	}{
-		{"logs", []string{"--logs.path=" + dir, "--logs.positions-file="}, "logs", "--logs.path"},
-		{"loadtest", []string{"--loadtest.file=" + filepath.Join(dir, "results", "*.jtl")}, "loadtest", "--loadtest.file"},
+		{"logs", []string{"--logs.path=" + dir, "--logs.positions-file="}, "logs", "--logs.path", ""},
+		{"loadtest", []string{"--loadtest.file=" + filepath.Join(dir, "results", "*.jtl")}, "loadtest", "--loadtest.file", ""},
 		// usage reads nothing with source none, but still needs the cluster.
-		{"usage source none", []string{"--usage.source=none", "--loadtest.file=" + filepath.Join(dir, "results", "*.jtl")}, "loadtest", "--loadtest.file"},
+		{"usage source none", []string{"--usage.source=none", "--loadtest.file=" + filepath.Join(dir, "results", "*.jtl")}, "loadtest", "--loadtest.file", "flag=--usage.source collectors=usage"},
+		// Cluster flags do nothing when the cluster collectors stepped aside.
+		{"cluster flag without a cluster", []string{"--namespaces=a", "--loadtest.file=" + filepath.Join(dir, "results", "*.jtl")}, "loadtest", "--loadtest.file", "flag=--namespaces collectors=node,pod,hpa,usage"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,6 +90,9 @@ func TestInputFlagEnablesCollector(t *testing.T) {
 				if !strings.Contains(out, want) {
 					t.Errorf("log lacks %s:\n%s", want, out)
 				}
+			}
+			if got := strings.Count(out, "has no effect"); (tt.warn == "") != (got == 0) || !strings.Contains(out, tt.warn) {
+				t.Errorf("want a 'has no effect' warning naming %q (none if empty), got:\n%s", tt.warn, out)
 			}
 			if n := strings.Count(out, "stepped aside"); n != 1 || !strings.Contains(out, "collectors=hpa,node,pod,usage") {
 				t.Errorf("want one 'stepped aside' line for hpa,node,pod,usage, got %d:\n%s", n, out)

@@ -138,7 +138,7 @@ func AddFlags(cmd Flagger) {
 	}
 	cmd.Flag("collector.disable-defaults", "Disable the collectors that are on by default; ones named with --collector.<name> or enabled by their input flag stay on.").
 		Default("false").BoolVar(&disableDefaults)
-	w := watchInputs(cmd)
+	w := watchFlags(cmd)
 	for _, f := range flagFuncs {
 		f(w)
 	}
@@ -265,8 +265,11 @@ func Build(logger log.Logger, only []string) (*Set, error) {
 		s.collectors = append(s.collectors, named{name: r.name, c: c})
 	}
 	skipped.log(logger)
-	if len(s.collectors) == 0 && only == nil {
-		return nil, noneEnabled(skipped)
+	if only == nil {
+		if len(s.collectors) == 0 {
+			return nil, noneEnabled(skipped)
+		}
+		warnUnused(logger, s)
 	}
 	return s, nil
 }

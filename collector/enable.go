@@ -3,6 +3,7 @@ package collector
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -19,7 +20,9 @@ import (
 var (
 	disableDefaults bool
 	inputFlags      = map[string][]string{} // collector -> flags that enable it
-	inputGiven      = map[string]*bool{}    // flag -> set on the command line
+	sharedFlags     = map[string][]string{} // flag -> collectors it configures, beyond "<collector>.*"
+	flagGiven       = map[string]*bool{}    // collector flag -> given on the command line
+	flagOrder       []string                // collector flags in declaration order
 	checks          []func() error
 )
 
@@ -55,53 +58,88 @@ func runChecks() error {
 	return nil
 }
 
+// SharedFlags declares flags (without "--") that configure a source several
+// collectors share, such as --kubeconfig. A flag named "<collector>.*" needs
+// no declaration. Build warns about such flags given while none of their
+// collectors runs: they would do nothing.
+func SharedFlags(collectors []string, flags ...string) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	for _, f := range flags {
+		sharedFlags[f] = append(sharedFlags[f], collectors...)
+	}
+}
+
 // givenInput returns the first input flag of the collector that was given
 // on the command line, or "".
 func givenInput(name string) string {
 	for _, f := range inputFlags[name] {
-		if p := inputGiven[f]; p != nil && *p {
+		if p := flagGiven[f]; p != nil && *p {
 			return f
 		}
 	}
 	return ""
 }
 
-// inputWatcher wraps the Flagger handed to collector packages so that their
-// input flags record whether the user gave them.
-type inputWatcher struct {
-	Flagger
-	seen map[string]bool
+// flagWatcher wraps the Flagger handed to collector packages so that each of
+// their flags records whether the user gave it.
+type flagWatcher struct{ Flagger }
+
+func watchFlags(cmd Flagger) flagWatcher {
+	clear(flagGiven)
+	flagOrder = flagOrder[:0]
+	return flagWatcher{cmd}
 }
 
-func watchInputs(cmd Flagger) *inputWatcher {
-	w := &inputWatcher{Flagger: cmd, seen: map[string]bool{}}
-	for k := range inputGiven {
-		delete(inputGiven, k)
-	}
-	for _, fs := range inputFlags {
-		for _, f := range fs {
-			inputGiven[f] = new(bool)
-		}
-	}
-	return w
-}
-
-func (w *inputWatcher) Flag(name, help string) *kingpin.FlagClause {
-	fc := w.Flagger.Flag(name, help)
-	if p, ok := inputGiven[name]; ok {
-		w.seen[name] = true
-		fc.IsSetByUser(p)
-	}
-	return fc
+func (w flagWatcher) Flag(name, help string) *kingpin.FlagClause {
+	p := new(bool)
+	flagGiven[name] = p
+	flagOrder = append(flagOrder, name)
+	return w.Flagger.Flag(name, help).IsSetByUser(p)
 }
 
 // mustHaveSeenAll catches an EnabledBy naming a flag nobody declares: that
 // input would silently never enable anything.
-func (w *inputWatcher) mustHaveSeenAll() {
-	for f := range inputGiven {
-		if !w.seen[f] {
-			panic(fmt.Sprintf("collector: EnabledBy names --%s, which no collector package declares", f))
+func (w flagWatcher) mustHaveSeenAll() {
+	for _, fs := range inputFlags {
+		for _, f := range fs {
+			if flagGiven[f] == nil {
+				panic(fmt.Sprintf("collector: EnabledBy names --%s, which no collector package declares", f))
+			}
 		}
+	}
+}
+
+// warnUnused logs each collector flag the user gave whose collectors are all
+// absent from the set (disabled, or stepped aside). Input flags have their
+// own warning in Build.
+func warnUnused(logger log.Logger, s *Set) {
+	running := map[string]bool{}
+	for _, n := range s.collectors {
+		running[n.name] = true
+	}
+	regMu.Lock()
+	defer regMu.Unlock()
+	inputs := map[string]bool{}
+	for _, fs := range inputFlags {
+		for _, f := range fs {
+			inputs[f] = true
+		}
+	}
+	for _, f := range flagOrder {
+		if !*flagGiven[f] || inputs[f] {
+			continue
+		}
+		owners := sharedFlags[f]
+		if owners == nil {
+			if i := strings.IndexByte(f, '.'); i > 0 && registrations[f[:i]] != nil {
+				owners = []string{f[:i]}
+			}
+		}
+		if len(owners) == 0 || slices.ContainsFunc(owners, func(o string) bool { return running[o] }) {
+			continue
+		}
+		level.Warn(logger).Log("msg", "flag has no effect: no collector it configures is running", "flag", "--"+f, "collectors", strings.Join(owners, ","))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -22,6 +23,7 @@ func registerTemp(t *testing.T, register func()) {
 		before[n] = true
 	}
 	nFlags, nChecks := len(flagFuncs), len(checks)
+	shared := maps.Clone(sharedFlags)
 	regMu.Unlock()
 	t.Cleanup(func() {
 		regMu.Lock()
@@ -32,7 +34,7 @@ func registerTemp(t *testing.T, register func()) {
 				delete(inputFlags, n)
 			}
 		}
-		flagFuncs, checks = flagFuncs[:nFlags], checks[:nChecks]
+		flagFuncs, checks, sharedFlags = flagFuncs[:nFlags], checks[:nChecks], shared
 	})
 	register()
 }
@@ -49,14 +51,16 @@ func TestInputFlagsDefaultsAndAbsentSources(t *testing.T) {
 		Register("zz_far1", true, noSource)
 		Register("zz_far2", true, noSource)
 		Register("zz_farin", false, noSource)
-		var path, farPath, kc string
+		var path, farPath, kc, opt string
 		RegisterFlags(func(f Flagger) {
 			f.Flag("zz.path", "input").StringVar(&path)
+			f.Flag("zz_in.opt", "an option of zz_in").StringVar(&opt)
 			f.Flag("zz.far-path", "input").StringVar(&farPath)
 			f.Flag("zz.kubeconfig", "source").StringVar(&kc)
 		})
 		EnabledBy("zz_in", "zz.path")
 		EnabledBy("zz_farin", "zz.far-path")
+		SharedFlags([]string{"zz_far1", "zz_far2"}, "zz.kubeconfig")
 		RegisterCheck(func() error { return checkErr })
 	})
 
@@ -87,6 +91,12 @@ func TestInputFlagsDefaultsAndAbsentSources(t *testing.T) {
 			wantErr: "no collector is enabled (zz_far1,zz_far2 stepped aside: no cluster here; give --zz.kubeconfig); give an input flag such as --zz.far-path (zz_farin), --zz.path (zz_in), or --collector.<name> (one of"},
 		{name: "explicit off wins over the input flag, with a warning", args: []string{"--no-collector.zz_in", "--zz.path=/x"}, want: []string{"zz_on"},
 			wantLog: []string{`msg="input flag ignored: its collector is disabled" flag=--zz.path collector=zz_in`}},
+		{name: "option of a collector that is off", args: []string{"--zz_in.opt=1"}, want: []string{"zz_on"},
+			wantLog: []string{`msg="flag has no effect: no collector it configures is running" flag=--zz_in.opt collectors=zz_in`}},
+		{name: "option of a collector that runs", args: []string{"--zz_in.opt=1", "--zz.path=/x"}, want: []string{"zz_in", "zz_on"},
+			noLog: []string{"has no effect"}},
+		{name: "shared flag of collectors that stepped aside", args: []string{"--zz.kubeconfig=k"}, want: []string{"zz_on"},
+			wantLog: []string{`msg="flag has no effect: no collector it configures is running" flag=--zz.kubeconfig collectors=zz_far1,zz_far2`}},
 		{name: "check errors are not attributed to a collector", args: nil, check: errors.New("--zz.shard=3: too big"),
 			wantErr: "--zz.shard=3: too big"},
 	}

@@ -47,6 +47,8 @@ func init() {
 		f.Flag("node", "DaemonSet mode: watch only this node and the pods scheduled on it (usually from the downward API spec.nodeName).").
 			Default("").StringVar(&flagNode)
 	})
+	collector.SharedFlags([]string{"node", "pod", "hpa", "usage"},
+		"kubeconfig", "namespaces", "namespaces-denylist", "shard", "total-shards", "node")
 	// Checked before any collector is built, so that a bad value is reported
 	// as the flag's, not as the first cluster collector's.
 	collector.RegisterCheck(func() error {
