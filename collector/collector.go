@@ -145,8 +145,10 @@ func AddFlags(cmd Flagger) {
 	w.mustHaveSeenAll()
 }
 
-// Enabled reports whether the named collector is enabled by flags (its
-// default when flags were not bound). Factories use it to depend on others.
+// Enabled reports whether flags enable the named collector (--collector.X,
+// its input flag, --collector.disable-defaults; its default when flags were
+// not bound). It says nothing about whether it then steps aside. Factories
+// use it to depend on others.
 func Enabled(name string) bool {
 	regMu.Lock()
 	defer regMu.Unlock()
