@@ -172,7 +172,8 @@ func (s *skips) add(name string, err error) {
 	if s.names == nil {
 		s.names = map[string][]string{}
 	}
-	r := err.Error()
+	// The sentinel's own text adds nothing to the reason a factory gave.
+	r := strings.TrimSuffix(err.Error(), ": "+ErrDisabled.Error())
 	if _, ok := s.names[r]; !ok {
 		s.reasons = append(s.reasons, r)
 	}

@@ -51,6 +51,9 @@ func TestInputFlagsDefaultsAndAbsentSources(t *testing.T) {
 		Register("zz_far1", true, noSource)
 		Register("zz_far2", true, noSource)
 		Register("zz_farin", false, noSource)
+		Register("zz_follow", false, func(log.Logger) (Collector, error) {
+			return nil, fmt.Errorf("nothing to follow (give --collector.zz_follow to force it): %w", ErrDisabled)
+		})
 		var path, farPath, kc, opt string
 		RegisterFlags(func(f Flagger) {
 			f.Flag("zz.path", "input").StringVar(&path)
@@ -91,6 +94,8 @@ func TestInputFlagsDefaultsAndAbsentSources(t *testing.T) {
 			wantErr: "no collector is enabled (zz_far1,zz_far2 stepped aside: no cluster here; give --zz.kubeconfig); give an input flag such as --zz.far-path (zz_farin), --zz.path (zz_in), or --collector.<name> (one of"},
 		{name: "explicit off wins over the input flag, with a warning", args: []string{"--no-collector.zz_in", "--zz.path=/x"}, want: []string{"zz_on"},
 			wantLog: []string{`msg="input flag ignored: its collector is disabled" flag=--zz.path collector=zz_in`}},
+		{name: "disabled by a factory: its reason, once", args: []string{"--collector.zz_follow"}, want: []string{"zz_on"},
+			wantLog: []string{`msg="collectors stepped aside" collectors=zz_follow reason="nothing to follow (give --collector.zz_follow to force it)"` + "\n"}},
 		{name: "option of a collector that is off", args: []string{"--zz_in.opt=1"}, want: []string{"zz_on"},
 			wantLog: []string{`msg="flag has no effect: no collector it configures is running" flag=--zz_in.opt collectors=zz_in`}},
 		{name: "option of a collector that runs", args: []string{"--zz_in.opt=1", "--zz.path=/x"}, want: []string{"zz_in", "zz_on"},
