@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,14 +31,15 @@ func exporterCommand(app *kingpin.Application) runFunc {
 	webFlags := kingpinflag.AddFlags(cmd, ":9850")
 	metricsPath := cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 	maxRequests := cmd.Flag("web.max-requests", "Maximum number of parallel scrape requests. Use 0 to disable.").Default("40").Int()
+	enablePprof := cmd.Flag("web.enable-pprof", "Serve Go profiling data under /debug/pprof/ (and link it from the landing page).").Default("false").Bool()
 	collector.AddFlags(cmd)
 
 	return func(ctx context.Context, logger log.Logger) int {
-		return runExporter(ctx, logger, webFlags, *metricsPath, *maxRequests)
+		return runExporter(ctx, logger, webFlags, *metricsPath, *maxRequests, *enablePprof)
 	}
 }
 
-func runExporter(ctx context.Context, logger log.Logger, webFlags *web.FlagConfig, metricsPath string, maxRequests int) int {
+func runExporter(ctx context.Context, logger log.Logger, webFlags *web.FlagConfig, metricsPath string, maxRequests int, enablePprof bool) int {
 	level.Info(logger).Log("msg", "starting kubepulse exporter", "version", version.Info())
 	// client-go reports watch failures (403s, 410s) only through klog; route
 	// klog into the same go-kit log so an RBAC gap is visible there.
@@ -73,11 +76,21 @@ func runExporter(ctx context.Context, logger log.Logger, webFlags *web.FlagConfi
 		}
 		_, _ = w.Write([]byte("Ready\n"))
 	})
+	if enablePprof {
+		// Off by default: profiles expose internals and a CPU profile costs
+		// CPU, so they are opt-in as in Prometheus' own servers.
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	if metricsPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        "kubepulse",
 			Description: "Are our workloads sized, scaled and alerting right?",
 			Version:     version.Info(),
+			Profiling:   strconv.FormatBool(enablePprof), // its links 404 without the handlers
 			Links: []web.LandingLinks{
 				{Address: metricsPath, Text: "Metrics"},
 				{Address: "/-/healthy", Text: "Health"},

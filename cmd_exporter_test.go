@@ -150,7 +150,15 @@ current-context: c
 }
 
 func TestBadInputExitsWithOneLine(t *testing.T) {
-	missing := filepath.Join(t.TempDir(), "nope.yaml")
+	noCluster(t)
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nope.yaml")
+	webCfg := filepath.Join(dir, "web.yml")
+	if err := os.WriteFile(webCfg, []byte("basic_auth_users: 5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	listen := "--web.listen-address=127.0.0.1:0"
+	results := "--loadtest.file=" + filepath.Join(dir, "*.jtl")
 	tests := []struct {
 		name     string
 		args     []string
@@ -159,7 +167,15 @@ func TestBadInputExitsWithOneLine(t *testing.T) {
 	}{
 		{"bad log level", []string{"--log.level=loud", "exporter"}, 2, "--log.level=loud"},
 		{"unknown flag", []string{"exporter", "--no-such-flag"}, 2, "no-such-flag"},
-		{"missing kubeconfig", []string{"exporter", "--kubeconfig=" + missing, "--web.listen-address=127.0.0.1:0"}, 1, missing},
+		{"missing kubeconfig", []string{"exporter", "--kubeconfig=" + missing, listen}, 1, `err="--kubeconfig ` + missing},
+		{"no collector outside a cluster", []string{"exporter", listen}, 1, "no collector is enabled"},
+		{"no collector names the input flags", []string{"exporter", "--collector.disable-defaults", listen}, 1, "--loadtest.file (loadtest), --logs.path (logs)"},
+		{"cluster collector named outside a cluster", []string{"exporter", "--collector.node", results, listen}, 1, `err="collector node: no Kubernetes cluster`},
+		// Flags of the shared cluster source are not any one collector's.
+		{"bad shard", []string{"exporter", "--shard=3", "--total-shards=2", listen}, 1, `err="--shard=3: must be between 0 and --total-shards-1 (1)"`},
+		{"bad namespaces", []string{"exporter", "--namespaces=a", "--namespaces-denylist=b", listen}, 1, `err="--namespaces and --namespaces-denylist`},
+		// A YAML error spans lines; the record must still be one line.
+		{"multi-line error", []string{"exporter", "--web.config.file=" + webCfg, results, listen}, 1, "yaml: unmarshal errors: line 1: cannot unmarshal"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,6 +192,9 @@ func TestBadInputExitsWithOneLine(t *testing.T) {
 			}
 			if len(errLines) != 1 || !strings.Contains(errLines[0], tt.want) {
 				t.Fatalf("want exactly one error line naming %q, got:\n%s", tt.want, stderr.String())
+			}
+			if strings.Contains(stderr.String(), `\n`) {
+				t.Fatalf("log has a literal \\n:\n%s", stderr.String())
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -67,6 +68,26 @@ type registration struct {
 	explicit       bool // --collector.<name> or --no-collector.<name> was given
 }
 
+// on reports whether flags enable r, and which input flag did it when that
+// input flag alone turned it on. Precedence: --collector.<name> /
+// --no-collector.<name>, then an input flag, then
+// --collector.disable-defaults, then the default.
+func (r *registration) on() (bool, string) {
+	if r.enabled == nil {
+		return r.defaultEnabled, ""
+	}
+	if r.explicit {
+		return *r.enabled, ""
+	}
+	if f := givenInput(r.name); f != "" {
+		return true, f
+	}
+	if disableDefaults {
+		return false, ""
+	}
+	return r.defaultEnabled, ""
+}
+
 // ErrDisabled is returned by a factory whose collector has nothing to do
 // given the other flags (for example usage when no cluster collector runs).
 // Build skips it and logs why instead of failing.
@@ -107,17 +128,27 @@ func AddFlags(cmd Flagger) {
 		if r.defaultEnabled {
 			state = "enabled"
 		}
+		if in := inputFlags[name]; len(in) > 0 {
+			state += "; --" + strings.Join(in, ", --") + " enables it"
+		}
 		r.enabled = new(bool)
+		r.explicit = false
 		cmd.Flag("collector."+name, fmt.Sprintf("Enable the %s collector (default: %s).", name, state)).
 			Default(fmt.Sprint(r.defaultEnabled)).IsSetByUser(&r.explicit).BoolVar(r.enabled)
 	}
+	cmd.Flag("collector.disable-defaults", "Disable the collectors that are on by default; ones named with --collector.<name> or enabled by their input flag stay on.").
+		Default("false").BoolVar(&disableDefaults)
+	w := watchFlags(cmd)
 	for _, f := range flagFuncs {
-		f(cmd)
+		f(w)
 	}
+	w.mustHaveSeenAll()
 }
 
-// Enabled reports whether the named collector is enabled by flags (its
-// default when flags were not bound). Factories use it to depend on others.
+// Enabled reports whether flags enable the named collector (--collector.X,
+// its input flag, --collector.disable-defaults; its default when flags were
+// not bound). It says nothing about whether it then steps aside. Factories
+// use it to depend on others.
 func Enabled(name string) bool {
 	regMu.Lock()
 	defer regMu.Unlock()
@@ -125,10 +156,8 @@ func Enabled(name string) bool {
 	if !ok {
 		return false
 	}
-	if r.enabled != nil {
-		return *r.enabled
-	}
-	return r.defaultEnabled
+	on, _ := r.on()
+	return on
 }
 
 // Explicit reports whether the user gave --collector.<name> or
@@ -203,27 +232,46 @@ func Build(logger log.Logger, only []string) (*Set, error) {
 		}
 		want[n] = true
 	}
+	if only == nil {
+		if err := runChecks(); err != nil {
+			return nil, err
+		}
+	}
 	s := &Set{logger: logger}
+	var skipped skips
 	for _, r := range regs {
-		on := r.defaultEnabled
-		switch {
-		case only != nil:
-			on = want[r.name]
-		case r.enabled != nil:
-			on = *r.enabled
+		on, via := r.on()
+		if only != nil {
+			on, via = want[r.name], ""
 		}
 		if !on {
+			if f := givenInput(r.name); f != "" && only == nil {
+				level.Warn(logger).Log("msg", "input flag ignored: its collector is disabled", "flag", "--"+f, "collector", r.name, "fix", "drop --no-collector."+r.name)
+			}
 			continue
 		}
+		if via != "" {
+			level.Info(logger).Log("msg", "collector enabled by its input flag", "collector", r.name, "flag", "--"+via)
+		}
 		c, err := r.factory(log.With(logger, "collector", r.name))
-		if errors.Is(err, ErrDisabled) {
-			level.Info(logger).Log("msg", "collector skipped", "collector", r.name, "reason", err)
+		// A collector the user asked for (by name or by its input flag)
+		// must run; one that is only on by default steps aside.
+		asked := r.explicit || via != ""
+		if errors.Is(err, ErrDisabled) || (IsUnavailable(err) && !asked) {
+			skipped.add(r.name, err)
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("collector %s: %w", r.name, err)
 		}
 		s.collectors = append(s.collectors, named{name: r.name, c: c})
+	}
+	skipped.log(logger)
+	if only == nil {
+		if len(s.collectors) == 0 {
+			return nil, noneEnabled(skipped)
+		}
+		warnUnused(logger, s)
 	}
 	return s, nil
 }
@@ -280,10 +328,7 @@ func (s *Set) Stop() error {
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%v", errs)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Ready reports whether every collector that syncs has synced, and which have not.

@@ -25,12 +25,14 @@ func init() {
 		if !collector.Explicit("usage") && !collector.Enabled("node") && !collector.Enabled("pod") && !collector.Enabled("hpa") {
 			return nil, fmt.Errorf("no cluster collector is enabled (give --collector.usage to force it): %w", collector.ErrDisabled)
 		}
-		if f.Source == usage.SourceNone {
-			return usage.New(f, usage.Deps{}, logger)
-		}
+		// Asked even for --usage.source=none: outside a cluster usage then
+		// steps aside with the cluster collectors instead of running empty.
 		src, err := cluster.Shared(collector.SharedLogger())
 		if err != nil {
 			return nil, err
+		}
+		if f.Source == usage.SourceNone {
+			return usage.New(f, usage.Deps{}, logger)
 		}
 		return usage.New(f, clusterdeps.Deps(src, &f), logger)
 	})

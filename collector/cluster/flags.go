@@ -33,17 +33,34 @@ var (
 )
 
 func init() {
+	// Every flag has a Default, so that a second parse in the same process
+	// (tests) starts from the defaults, not from the last run's values.
 	collector.RegisterFlags(func(f collector.Flagger) {
-		f.Flag("kubeconfig", "Path to a kubeconfig file. Default: in-cluster config, else $KUBECONFIG or ~/.kube/config.").
-			StringVar(&flagKubeconfig)
-		f.Flag("namespaces", "Comma-separated namespaces to watch (default: all).").StringVar(&flagNamespaces)
+		f.Flag("kubeconfig", "Path to a kubeconfig file. Default: in-cluster config, else $KUBECONFIG or ~/.kube/config; with none of them the cluster collectors step aside unless named with --collector.<name>.").
+			Default("").StringVar(&flagKubeconfig)
+		f.Flag("namespaces", "Comma-separated namespaces to watch (default: all).").Default("").StringVar(&flagNamespaces)
 		f.Flag("namespaces-denylist", "Comma-separated namespaces to ignore; cannot be combined with --namespaces.").
-			StringVar(&flagDenylist)
+			Default("").StringVar(&flagDenylist)
 		f.Flag("shard", "Shard of this exporter instance, 0 <= shard < total-shards.").Default("0").IntVar(&flagShard)
 		f.Flag("total-shards", "Number of exporter shards; objects are split by a hash of their UID (nodes and their pods by node name).").
 			Default("1").IntVar(&flagTotalShards)
 		f.Flag("node", "DaemonSet mode: watch only this node and the pods scheduled on it (usually from the downward API spec.nodeName).").
-			StringVar(&flagNode)
+			Default("").StringVar(&flagNode)
+	})
+	collector.SharedFlags([]string{"node", "pod", "hpa", "usage"},
+		"kubeconfig", "namespaces", "namespaces-denylist", "shard", "total-shards", "node")
+	// Checked before any collector is built, so that a bad value is reported
+	// as the flag's, not as the first cluster collector's.
+	collector.RegisterCheck(func() error {
+		cfg := configFromFlags()
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		if cfg.Kubeconfig != "" {
+			_, err := restConfig(cfg.Kubeconfig)
+			return err
+		}
+		return nil
 	})
 }
 
@@ -126,9 +143,14 @@ func restConfig(path string) (*rest.Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
 	if err != nil {
-		files := rules.GetLoadingPrecedence()
-		return nil, fmt.Errorf("no cluster configuration: not in a cluster, and kubeconfig %s: %s; set --kubeconfig, or disable the cluster collectors with --no-collector.node --no-collector.pod --no-collector.hpa",
-			strings.Join(files, ":"), oneLine(err.Error()))
+		files := strings.Join(rules.GetLoadingPrecedence(), ":")
+		// Nothing usable configured: this is not a Kubernetes machine, and
+		// the cluster collectors step aside unless named. A kubeconfig that
+		// does not load is a mistake and an error.
+		if clientcmd.IsEmptyConfig(err) {
+			return nil, collector.Unavailable(fmt.Errorf("no Kubernetes cluster: not running in one, and no usable kubeconfig (tried %s); give --kubeconfig=FILE to watch one", files))
+		}
+		return nil, fmt.Errorf("kubeconfig %s: %s; fix it or give --kubeconfig=FILE", files, oneLine(err.Error()))
 	}
 	return tune(cfg), nil
 }

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -48,3 +50,44 @@ func TestFlagsParse(t *testing.T) {
 		}
 	}
 }
+
+// Without --kubeconfig: nothing usable configured means "no cluster here"
+// (the collectors step aside); a kubeconfig that does not load is the
+// user's mistake and an error. $KUBECONFIG is set in every case, so that the
+// developer's own ~/.kube/config plays no part.
+func TestRestConfigWithoutKubeconfigFlag(t *testing.T) {
+	tests := []struct {
+		name            string
+		content         *string // of the $KUBECONFIG file; nil: the file does not exist
+		wantUnavailable bool
+		wantErr         string
+	}{
+		{name: "no file", wantUnavailable: true, wantErr: "no Kubernetes cluster: not running in one, and no usable kubeconfig (tried "},
+		{name: "empty file", content: kubeconfigText(""), wantUnavailable: true, wantErr: "no Kubernetes cluster: "},
+		{name: "broken file", content: kubeconfigText("clusters: ["), wantErr: "kubeconfig "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "kubeconfig")
+			t.Setenv("KUBECONFIG", path)
+			t.Setenv("KUBERNETES_SERVICE_HOST", "")
+			if tt.content != nil {
+				if err := os.WriteFile(path, []byte(*tt.content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := restConfig("")
+			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v, want one line starting %q", err, tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), path) {
+				t.Fatalf("err %v does not name %s", err, path)
+			}
+			if got := collector.IsUnavailable(err); got != tt.wantUnavailable {
+				t.Fatalf("IsUnavailable = %v, want %v (err %v)", got, tt.wantUnavailable, err)
+			}
+		})
+	}
+}
+
+func kubeconfigText(s string) *string { return &s }

@@ -59,6 +59,9 @@ func init() {
 		return New(logger, cfg)
 	})
 	collector.RegisterFlags(func(f collector.Flagger) {
+		// kingpin appends repeated values and leaves flags without a default
+		// alone, so a second parse in one process (tests) starts clean here.
+		flags.files, flags.runLabel, flags.txnLabel, flags.timezone = nil, "", "", ""
 		f.Flag("loadtest.file", "Load-test result file glob to tail (JMeter .jtl/.csv/.xml, Gatling simulation.log text or >=3.13 binary, k6 --out json/csv, .gz too); repeatable. Files appearing later are picked up.").StringsVar(&flags.files)
 		f.Flag("loadtest.run-label", "Value of the run label for every file. Default: Gatling's run (simulation id and start), else the file name without extensions.").StringVar(&flags.runLabel)
 		f.Flag("loadtest.jmeter-transactions", "JMeter transaction-controller rows and Gatling groups: exclude (count each request once), include (also count transactions under their own label) or only.").Default("exclude").EnumVar(&flags.transactions, "exclude", "include", "only")

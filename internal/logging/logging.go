@@ -41,7 +41,7 @@ func NewWriter(c *Config, w io.Writer) log.Logger {
 	if c.Format == "json" {
 		l = log.NewJSONLogger(sw)
 	} else {
-		l = log.NewLogfmtLogger(sw)
+		l = foldLines{log.NewLogfmtLogger(sw)}
 	}
 	l = level.NewFilter(l, levelOption(c.Level))
 	root := log.With(l, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)

@@ -3,6 +3,7 @@ package logging
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -84,5 +85,43 @@ func TestRouteKlogFollowsLatestLogger(t *testing.T) {
 		if out := buf.String(); !strings.Contains(out, "word="+word) || strings.Count(out, "caller=") != 1 {
 			t.Fatalf("klog record not routed to the latest logger: %q", out)
 		}
+	}
+}
+
+type nilErr struct{ msg string }
+
+func (e *nilErr) Error() string { return e.msg }
+
+// A logfmt record is one line; a value spanning lines must read as one
+// line, not as literal \n escapes. JSON keeps the value exact.
+func TestMultiLineValues(t *testing.T) {
+	tests := []struct {
+		name   string
+		format string
+		val    any
+		want   string // substring of the single output line
+	}{
+		{"yaml error", "logfmt", errors.New("yaml: unmarshal errors:\n  line 5: cannot unmarshal !!int `5`"),
+			`err="yaml: unmarshal errors: line 5: cannot unmarshal !!int ` + "`5`" + `"`},
+		{"joined errors", "logfmt", errors.Join(errors.New("a.yaml: bad"), errors.New("b.yaml: worse")),
+			`err="a.yaml: bad; b.yaml: worse"`},
+		{"string with blank lines", "logfmt", "first\n\n  second\n", `err="first; second"`},
+		{"one line untouched", "logfmt", errors.New("plain"), `err=plain`},
+		{"typed nil error", "logfmt", (*nilErr)(nil), `err=null`},
+		{"json keeps the value", "json", errors.New("a\nb"), `"err":"a\nb"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			l := NewWriter(&Config{Level: "info", Format: tt.format}, &buf)
+			level.Error(l).Log("msg", "failed", "err", tt.val)
+			out := strings.TrimSuffix(buf.String(), "\n")
+			if strings.Contains(out, "\n") {
+				t.Fatalf("record spans lines: %q", out)
+			}
+			if !strings.Contains(out, tt.want) {
+				t.Fatalf("got %s\nwant it to contain %s", out, tt.want)
+			}
+		})
 	}
 }
