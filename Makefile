@@ -55,8 +55,8 @@ generate:
 ## distroless (CI cannot, so it never builds it). Release: make image VERSION=v0.1.0
 IMAGE ?= ghcr.io/kubepulse/kubepulse
 image:
-	@command -v docker >/dev/null || { echo "make image: needs docker (BuildKit) able to pull golang and gcr.io/distroless"; exit 1; }
-	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REV) -t $(IMAGE):$(VERSION) .
+	@command -v docker >/dev/null || { echo "make image: needs docker with BuildKit (buildx), able to pull golang and gcr.io/distroless"; exit 1; }
+	DOCKER_BUILDKIT=1 docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REV) -t $(IMAGE):$(VERSION) .
 
 tools:
 	bash hack/tools.sh
