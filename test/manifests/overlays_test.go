@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -42,6 +43,8 @@ func one[T any](t *testing.T, objs []Object, what string) T {
 	return vs[0]
 }
 
+var update = flag.Bool("update", false, "rewrite the kube-prometheus-stack overlay's generated/")
+
 // TestGeneratedUpToDate fails when the overlay's generated/ is not what
 // `kubepulse generate` (default config) writes now.
 func TestGeneratedUpToDate(t *testing.T) {
@@ -50,12 +53,18 @@ func TestGeneratedUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	diffs, err := mixin.Compare(out, filepath.Join(testutil.RepoRoot(t), kps, "generated"))
+	dir := filepath.Join(testutil.RepoRoot(t), kps, "generated")
+	if *update {
+		if err := mixin.Write(out, dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	diffs, err := mixin.Compare(out, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range diffs {
-		t.Errorf("%s/generated: %s (run make generate)", kps, d)
+		t.Errorf("%s/generated: %s (run make generate, or go test ./test/manifests -update)", kps, d)
 	}
 	if len(out.Files[mixin.FilePromRule]) == 0 || len(out.Files[mixin.FileConfigMaps]) == 0 {
 		t.Fatalf("generate wrote no %s or %s", mixin.FilePromRule, mixin.FileConfigMaps)
