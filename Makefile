@@ -11,7 +11,7 @@ LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
            -X github.com/prometheus/common/version.BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 export KUBEPULSE_BIN ?= $(CURDIR)/.cache/bin
 
-.PHONY: all build test test-unit test-integration test-e2e bench lint generate tools fuzz clean
+.PHONY: all build test test-unit test-integration test-e2e bench lint generate image tools fuzz clean
 
 all: build
 
@@ -45,8 +45,18 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+## generate: the example output, and the copy deploy/overlays/kube-prometheus-stack
+## applies (kustomize reads no file outside an overlay; a test checks both).
 generate:
 	$(GO) run . generate --output-dir examples/generated
+	$(GO) run . generate --output-dir deploy/overlays/kube-prometheus-stack/generated
+
+## image: the container image, with a Docker engine that can pull golang and
+## distroless (CI cannot, so it never builds it). Release: make image VERSION=v0.1.0
+IMAGE ?= ghcr.io/kubepulse/kubepulse
+image:
+	@command -v docker >/dev/null || { echo "make image: needs docker with BuildKit (buildx), able to pull golang and gcr.io/distroless"; exit 1; }
+	DOCKER_BUILDKIT=1 docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REV) -t $(IMAGE):$(VERSION) .
 
 tools:
 	bash hack/tools.sh

@@ -7,28 +7,34 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
-	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/kubepulse/kubepulse/internal/testenv"
+	"github.com/kubepulse/kubepulse/test/manifests"
 )
 
-// deployPath is a file under deploy/ at the repository root.
+// deployPath is a file of the kustomize base, deploy/base.
 func deployPath(t *testing.T, name string) string {
 	t.Helper()
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Join(root, "deploy", name)
+	return filepath.Join(root, "deploy", "base", name)
 }
 
 // readDocs splits a manifest file into its YAML documents.
@@ -61,168 +67,179 @@ func decodeOne(t *testing.T, name string, obj any) {
 	t.Helper()
 	docs := readDocs(t, name)
 	if len(docs) != 1 {
-		t.Fatalf("deploy/%s: %d documents, want 1", name, len(docs))
+		t.Fatalf("deploy/base/%s: %d documents, want 1", name, len(docs))
 	}
 	if err := sigsyaml.UnmarshalStrict(docs[0], obj); err != nil {
-		t.Fatalf("deploy/%s: %v", name, err)
+		t.Fatalf("deploy/base/%s: %v", name, err)
 	}
 }
 
 func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
 
-// TestDeployManifests sends every deploy/ manifest to the real apiserver as a
-// server-side dry run (full validation, nothing stored), checks the
-// ServiceMonitor against the prometheus-operator types, and runs the real
-// binary with each workload's arguments so a renamed flag breaks the test.
+// TestDeployManifests renders every kustomization under deploy/ (as
+// `kubectl apply -k` does) and sends each object to the real apiserver as a
+// server-side apply dry run with strict field validation. The
+// monitoring.coreos.com kinds have no CRD on this apiserver; test/manifests
+// decodes them strictly into the prometheus-operator types instead. Each
+// workload's pod template must also pass the apiserver's own "restricted"
+// Pod Security admission (except the node agent's documented root log
+// reader), and the binary must accept each container's arguments.
 func TestDeployManifests(t *testing.T) {
 	env := sharedEnv(t)
 	ctx := testContext(t, 3*time.Minute)
 	c := adminClient(t, env)
-
-	var kz struct {
-		Resources []string `json:"resources"`
-	}
-	b, err := os.ReadFile(deployPath(t, "kustomization.yaml"))
+	cfg := env.AdminConfig()
+	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sigsyaml.Unmarshal(b, &kz); err != nil {
-		t.Fatalf("deploy/kustomization.yaml: %v", err)
-	}
-	files, _ := filepath.Glob(deployPath(t, "*.yaml"))
-	listed := map[string]bool{}
-	for _, r := range kz.Resources {
-		listed[r] = true
-		if _, err := os.Stat(deployPath(t, r)); err != nil {
-			t.Errorf("kustomization lists %s: %v", r, err)
-		}
-	}
-	for _, f := range files {
-		base := filepath.Base(f)
-		if base != "kustomization.yaml" && base != "loadtest-job.yaml" && !listed[base] {
-			t.Errorf("deploy/%s is not listed in kustomization.yaml", base)
-		}
-	}
-
-	var ns corev1.Namespace
-	decodeOne(t, "namespace.yaml", &ns)
-	if _, err := c.CoreV1().Namespaces().Create(ctx, &ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var sa corev1.ServiceAccount
-	decodeOne(t, "serviceaccount.yaml", &sa)
-	dry := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldValidation: "Strict"}
-
-	var dep appsv1.Deployment
-	decodeOne(t, "deployment.yaml", &dep)
-	var ds appsv1.DaemonSet
-	decodeOne(t, "daemonset.yaml", &ds)
-	var svcs []corev1.Service
-	for i, doc := range readDocs(t, "service.yaml") {
-		var s corev1.Service
-		if err := sigsyaml.UnmarshalStrict(doc, &s); err != nil {
-			t.Fatalf("deploy/service.yaml document %d: %v", i+1, err)
-		}
-		svcs = append(svcs, s)
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
 	}
-	var sm monitoringv1.ServiceMonitor
-	decodeOne(t, "servicemonitor.yaml", &sm)
 
-	t.Run("server-side dry run", func(t *testing.T) {
-		if _, err := c.AppsV1().Deployments(dep.Namespace).Create(ctx, dep.DeepCopy(), dry); err != nil {
-			t.Errorf("deploy/deployment.yaml: %v", err)
+	// Namespaces the objects go to: their own (applied for real first), the
+	// chart's `monitoring`, and for namespace-less objects (the load-test
+	// Job, created with --namespace) one made here.
+	ensureNS := func(name string) {
+		_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
 		}
-		if _, err := c.AppsV1().DaemonSets(ds.Namespace).Create(ctx, ds.DeepCopy(), dry); err != nil {
-			t.Errorf("deploy/daemonset.yaml: %v", err)
+	}
+	loose := createNamespace(ctx, t, c, "deploy")
+	apply := func(o manifests.Object, dryRun bool) error {
+		m, err := mapper.RESTMapping(o.GVK.GroupKind(), o.GVK.Version)
+		if err != nil {
+			return err
 		}
-		for _, s := range svcs {
-			if _, err := c.CoreV1().Services(s.Namespace).Create(ctx, s.DeepCopy(), dry); err != nil {
-				t.Errorf("deploy/service.yaml %s: %v", s.Name, err)
+		body, err := sigsyaml.YAMLToJSON(o.YAML)
+		if err != nil {
+			return err
+		}
+		opts := metav1.PatchOptions{FieldManager: "kubepulse-test", Force: ptr(true), FieldValidation: "Strict"}
+		if dryRun {
+			opts.DryRun = []string{metav1.DryRunAll}
+		}
+		var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			ns := o.Namespace
+			if ns == "" {
+				ns = loose
 			}
+			ri = dyn.Resource(m.Resource).Namespace(ns)
 		}
-	})
+		_, err = ri.Patch(ctx, o.Name, types.ApplyPatchType, body, opts)
+		return err
+	}
 
-	t.Run("wiring", func(t *testing.T) {
-		for _, spec := range []corev1.PodSpec{dep.Spec.Template.Spec, ds.Spec.Template.Spec} {
-			if spec.ServiceAccountName != sa.Name {
-				t.Errorf("serviceAccountName %q, want %q", spec.ServiceAccountName, sa.Name)
-			}
+	var workloads []manifests.Object
+	for _, k := range manifests.Kustomizations {
+		objs, err := manifests.Render(root, k)
+		if err != nil {
+			t.Fatal(err)
 		}
-		ctr := ds.Spec.Template.Spec.Containers[0]
-		if !slices.Contains(ctr.Args, "--node=$(NODE_NAME)") {
-			t.Errorf("DaemonSet args %v lack --node=$(NODE_NAME)", ctr.Args)
-		}
-		nodeEnv := false
-		for _, e := range ctr.Env {
-			if e.Name == "NODE_NAME" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "spec.nodeName" {
-				nodeEnv = true
-			}
-		}
-		if !nodeEnv {
-			t.Error("DaemonSet has no NODE_NAME from the downward API (spec.nodeName)")
-		}
-		mounts := map[string]corev1.VolumeMount{}
-		for _, m := range ctr.VolumeMounts {
-			mounts[m.MountPath] = m
-		}
-		if m, ok := mounts["/var/log/pods"]; !ok || !m.ReadOnly {
-			t.Errorf("/var/log/pods mount %+v: want it mounted read-only", m)
-		}
-		hostPaths := map[string]string{}
-		for _, v := range ds.Spec.Template.Spec.Volumes {
-			if v.HostPath != nil {
-				hostPaths[v.Name] = v.HostPath.Path
-			}
-		}
-		if p, ok := mounts["/var/lib/kubepulse"]; !ok || hostPaths[p.Name] == "" || p.ReadOnly {
-			t.Errorf("positions directory /var/lib/kubepulse must be a writable hostPath mount (%+v)", p)
-		}
-		if !slices.Contains(dep.Spec.Template.Spec.Containers[0].Args, "--usage.source=kubelet") {
-			t.Errorf("Deployment args %v lack --usage.source=kubelet", dep.Spec.Template.Spec.Containers[0].Args)
-		}
-		// job="kubepulse" is the generated mixin's default selector.
-		job := false
-		for _, ep := range sm.Spec.Endpoints {
-			for _, r := range ep.RelabelConfigs {
-				job = job || r.TargetLabel == "job" && r.Replacement != nil && *r.Replacement == "kubepulse"
-			}
-		}
-		if !job {
-			t.Error(`ServiceMonitor does not set job="kubepulse", the mixin's default selector`)
-		}
-		// The ServiceMonitor must select both Services and name their port.
-		for _, s := range svcs {
-			for k, v := range sm.Spec.Selector.MatchLabels {
-				if s.Labels[k] != v {
-					t.Errorf("ServiceMonitor selector %s=%s does not match Service %s", k, v, s.Name)
+		t.Run(k, func(t *testing.T) {
+			for _, o := range objs {
+				if o.GVK.Kind == "Namespace" {
+					if err := apply(o, false); err != nil {
+						t.Fatalf("%s: %v", o, err)
+					}
 				}
 			}
-			found := false
-			for _, p := range s.Spec.Ports {
-				for _, ep := range sm.Spec.Endpoints {
-					found = found || ep.Port == p.Name
+			crdOnly := 0
+			for _, o := range objs {
+				if o.Namespace != "" {
+					ensureNS(o.Namespace)
+				}
+				err := apply(o, true)
+				if meta.IsNoMatchError(err) && o.GVK.Group == "monitoring.coreos.com" {
+					crdOnly++
+					continue
+				}
+				if err != nil {
+					t.Errorf("%s: server-side dry run: %v", o, err)
+				}
+				if _, ok := manifests.PodTemplate(o.Typed); ok {
+					workloads = append(workloads, o)
 				}
 			}
-			if !found {
-				t.Errorf("no ServiceMonitor endpoint names a port of Service %s", s.Name)
+			if crdOnly > 0 {
+				t.Logf("%d monitoring.coreos.com objects checked by strict decoding only (no CRDs on this apiserver)", crdOnly)
 			}
+		})
+	}
+	if len(workloads) < 7 {
+		t.Fatalf("%d workloads rendered, want 7 (Deployment and DaemonSet in three kustomizations, the Job)", len(workloads))
+	}
+
+	t.Run("restricted Pod Security", func(t *testing.T) {
+		restricted := createNamespace(ctx, t, c, "restricted")
+		nsObj, err := c.CoreV1().Namespaces().Get(ctx, restricted, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nsObj.Labels["pod-security.kubernetes.io/enforce"] = "restricted"
+		if _, err := c.CoreV1().Namespaces().Update(ctx, nsObj, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		dry := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
+		pod := func(tpl *corev1.PodTemplateSpec) *corev1.Pod {
+			return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "tpl-", Namespace: restricted, Labels: tpl.Labels}, Spec: *tpl.Spec.DeepCopy()}
+		}
+		checked := 0
+		for _, o := range workloads {
+			tpl, _ := manifests.PodTemplate(o.Typed)
+			if slices.ContainsFunc(tpl.Spec.Volumes, func(v corev1.Volume) bool {
+				return v.HostPath != nil && v.HostPath.Path == manifests.LogDir
+			}) {
+				continue // the node agent: hostPath and uid 0, in a privileged namespace
+			}
+			checked++
+			if _, err := c.CoreV1().Pods(restricted).Create(ctx, pod(tpl), dry); err != nil {
+				t.Errorf("%s: its pod is rejected by the restricted profile: %v", o, err)
+			}
+		}
+		if checked < 4 { // three Deployments and the Job
+			t.Errorf("%d pod templates checked, want 4", checked)
+		}
+		// The namespace does enforce: the same pod without seccomp is refused.
+		tpl, _ := manifests.PodTemplate(workloads[0].Typed)
+		bad := pod(tpl)
+		bad.Spec.SecurityContext.SeccompProfile = nil
+		for i := range bad.Spec.Containers {
+			bad.Spec.Containers[i].SecurityContext.SeccompProfile = nil
+		}
+		if _, err := c.CoreV1().Pods(restricted).Create(ctx, bad, dry); err == nil {
+			t.Error("a pod without a seccomp profile is admitted: the restricted check proves nothing")
 		}
 	})
 
 	t.Run("the binary accepts the manifests' arguments", func(t *testing.T) {
 		bin := testenv.ExporterBinary(t)
-		for _, w := range []struct {
-			name string
-			args []string
-		}{
-			{"deployment.yaml", dep.Spec.Template.Spec.Containers[0].Args},
-			{"daemonset.yaml", ds.Spec.Template.Spec.Containers[0].Args},
-		} {
-			// kingpin rejects an unknown flag before it acts on --help.
-			out, err := exec.Command(bin, append(append([]string{}, w.args...), "--help")...).CombinedOutput()
-			if err != nil {
-				t.Errorf("deploy/%s args %v: %v\n%s", w.name, w.args, err, tail(string(out), 5))
+		seen := map[string]bool{}
+		for _, o := range workloads {
+			tpl, _ := manifests.PodTemplate(o.Typed)
+			for _, ctr := range tpl.Spec.Containers {
+				key := strings.Join(ctr.Args, "\x00")
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				// kingpin rejects an unknown flag before it acts on --help.
+				out, err := exec.Command(bin, append(slices.Clone(ctr.Args), "--help")...).CombinedOutput()
+				if err != nil {
+					t.Errorf("%s container %s args %v: %v\n%s", o, ctr.Name, ctr.Args, err, tail(string(out), 5))
+				}
 			}
+		}
+		if len(seen) < 5 { // exporter and agent in base and per-node, the load test
+			t.Errorf("%d distinct argument lists, want 5", len(seen))
 		}
 	})
 }
