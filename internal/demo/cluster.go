@@ -57,7 +57,7 @@ func qty(v float64, unit string) resource.Quantity {
 }
 
 func nodeObject(n *simNode, host string, port int32) *v1.Node {
-	return &v1.Node{
+	node := &v1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: n.name, UID: types.UID("uid-" + n.name), Labels: map[string]string{
 			"kubernetes.io/hostname": n.name, "node.kubernetes.io/instance-type": "m6i.xlarge", "topology.kubernetes.io/zone": "demo-1a",
 		}},
@@ -74,6 +74,11 @@ func nodeObject(n *simNode, host string, port int32) *v1.Node {
 			NodeInfo:        v1.NodeSystemInfo{KubeletVersion: "v1.34.1", ContainerRuntimeVersion: "containerd://2.1.4", OSImage: "Debian GNU/Linux 12", KernelVersion: "6.1.0", Architecture: "amd64", OperatingSystem: "linux"},
 		},
 	}
+	if n.cordoned {
+		node.Spec.Unschedulable = true
+		node.Spec.Taints = []v1.Taint{{Key: v1.TaintNodeUnschedulable, Effect: v1.TaintEffectNoSchedule}}
+	}
+	return node
 }
 
 // ownerMeta is the ReplicaSet (owned by its Deployment) or Job of w, as the

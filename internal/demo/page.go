@@ -55,7 +55,7 @@ type alertRow struct {
 }
 
 type logRow struct {
-	Workload, Rule string
+	Workload, Kind string
 	Rate           float64
 }
 
@@ -224,15 +224,15 @@ func (d *Demo) pageData(ctx context.Context) pageData {
 
 	// Log error rates per workload.
 	for _, s := range q.vec(`namespace_workload:kubepulse_log_matches:rate5m`) {
-		data.Logs = append(data.Logs, logRow{Workload: s.Metric.Get("namespace") + "/" + s.Metric.Get("workload"), Rule: s.Metric.Get("rule"), Rate: s.Points[0].V})
+		data.Logs = append(data.Logs, logRow{Workload: s.Metric.Get("namespace") + "/" + s.Metric.Get("workload"), Kind: s.Metric.Get("workload_kind"), Rate: s.Points[0].V})
 	}
 	sort.Slice(data.Logs, func(i, j int) bool {
 		if data.Logs[i].Rate != data.Logs[j].Rate {
 			return data.Logs[i].Rate > data.Logs[j].Rate
 		}
-		return data.Logs[i].Workload+data.Logs[i].Rule < data.Logs[j].Workload+data.Logs[j].Rule
+		return data.Logs[i].Workload < data.Logs[j].Workload
 	})
-	data.LogChart = q.chart("chart-log-errors", `sum by (namespace, workload) (namespace_workload:kubepulse_log_matches:rate5m{rule="error"})`, "workload", "lines/s", 6*time.Hour)
+	data.LogChart = q.chart("chart-log-errors", `namespace_workload:kubepulse_log_matches:rate5m`, "workload", "lines/s", 6*time.Hour)
 	data.Errors = q.errs
 	return data
 }

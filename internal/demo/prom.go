@@ -34,7 +34,7 @@ type prom struct {
 	engine   *promql.Engine
 	groups   []*rules.Group
 	lastEval map[*rules.Group]time.Time
-	target   labels.Labels // job and instance added to every scraped sample
+	target   labels.Labels // cluster, job and instance added to every scraped sample
 
 	coarse time.Duration // minimum evaluation interval (fast-forward of old history)
 
@@ -61,8 +61,10 @@ func newProm(dir string, logger *slog.Logger, instance string, ruleFiles []strin
 			EnableAtModifier: true, EnableNegativeOffset: true,
 		}),
 		lastEval: map[*rules.Group]time.Time{},
-		target:   labels.FromStrings("job", "kubepulse", "instance", instance),
-		prev:     map[uint64]labels.Labels{},
+		// cluster is what a multi-cluster setup adds by relabelling; the
+		// generated rules and dashboards group by it.
+		target: labels.FromStrings("cluster", "demo", "job", "kubepulse", "instance", instance),
+		prev:   map[uint64]labels.Labels{},
 	}
 	mgr := rules.NewManager(&rules.ManagerOptions{
 		AppendableV2: db,
@@ -78,6 +80,11 @@ func newProm(dir string, logger *slog.Logger, instance string, ruleFiles []strin
 		return nil, fmt.Errorf("load generated rules: %v", errs)
 	}
 	for _, g := range groups {
+		// Nothing to restore from a fresh TSDB; without this the rules
+		// keep their ALERTS series to themselves.
+		for _, ar := range g.AlertingRules() {
+			ar.SetRestored(true)
+		}
 		p.groups = append(p.groups, g)
 	}
 	sort.Slice(p.groups, func(i, j int) bool {

@@ -57,6 +57,7 @@ type simNode struct {
 	allocCPU    float64
 	allocMem    float64
 	podCapacity int
+	cordoned    bool
 }
 
 // Sim is the whole simulated cluster. It is driven by Step with simulated
@@ -96,8 +97,9 @@ const (
 // worker is near its limit when the page opens).
 func NewSim(seed int64, start, end time.Time) *Sim {
 	s := &Sim{rng: rand.New(rand.NewPCG(uint64(seed), 0x6b70)), start: start, end: end}
-	for _, n := range []string{"node-a", "node-b", "node-c"} {
-		s.nodes = append(s.nodes, &simNode{name: n, cpu: 4, mem: 16 * gi, allocCPU: 3.8, allocMem: 15 * gi, podCapacity: 110})
+	for _, n := range []string{"node-a", "node-b", "node-c", "node-d"} {
+		s.nodes = append(s.nodes, &simNode{name: n, cpu: 4, mem: 16 * gi, allocCPU: 3.8, allocMem: 15 * gi, podCapacity: 110,
+			cordoned: n == "node-d"}) // drained for maintenance: no pods
 	}
 	s.web = &workload{ns: NSShop, name: WebName, kind: "Deployment", container: "nginx", cpuReq: 0.25, cpuLim: 0.5, memReq: 256 * mi, memLim: 512 * mi,
 		replicas: 2, minR: 2, maxR: 8, hpaTarget: 60, logPerSec: 0.5}
@@ -155,6 +157,9 @@ func (s *Sim) addPod(w *workload, t time.Time) *simPod {
 func (s *Sim) place(w *workload) string {
 	best, bestFree := "", -1.0
 	for _, n := range s.nodes {
+		if n.cordoned {
+			continue
+		}
 		var used, usedMem float64
 		for _, p := range s.pods {
 			if p.node == n.name && p.phase == "Running" {
