@@ -11,12 +11,18 @@ LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
            -X github.com/prometheus/common/version.BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 export KUBEPULSE_BIN ?= $(CURDIR)/.cache/bin
 
-.PHONY: all build test test-unit test-integration test-e2e bench lint generate tools fuzz clean
+DEMO_ARGS ?=
+
+.PHONY: all build demo test test-unit test-integration test-e2e bench lint generate tools fuzz clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+## demo: build, then run the self-contained demo (page, /metrics and query API on :9850).
+demo: build
+	./$(BIN) demo $(DEMO_ARGS)
 
 ## test: lint, then every tier (unit, integration on a real apiserver, e2e on a real Prometheus).
 test: lint tools build

@@ -121,6 +121,7 @@ func New(ctx context.Context, o Options) (_ *Demo, err error) {
 	}
 	base := prometheus.NewRegistry()
 	d.genM = gen.NewMetrics()
+	d.genM.Dropped.WithLabelValues(loadTestRun) // at 0 until a request is dropped
 	base.MustRegister(versioncollector.NewCollector("kubepulse"), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), d.genM.Dropped)
 	d.set = collector.NewSet(d.logger, map[string]collector.Collector{
@@ -241,6 +242,9 @@ func (d *Demo) startFiles(ctx context.Context) error {
 
 // fineSpan is the end of the history simulated at the live cadence.
 const fineSpan = 90 * time.Minute
+
+// loadTestRun is the load test's run label (the JTL file's name).
+const loadTestRun = "checkout"
 
 // loadTestSpan is how much of the history the load test has been running.
 const loadTestSpan = time.Hour
@@ -399,7 +403,7 @@ func (d *Demo) Live(ctx context.Context) error {
 	r, err := gen.New(gen.Config{
 		Targets: []*gen.Target{tgt}, Schedule: gen.NewSchedule(d.opts.LoadRate, []gen.Stage{{Duration: long, Target: d.opts.LoadRate}}, 0, 1),
 		Duration: long, MaxInFlight: 4, Timeout: 5 * time.Second, KeepAlive: true, MaxDelay: time.Second, ShutdownGrace: time.Second,
-		Run: "checkout", Metrics: d.genM, JTL: f, Logger: d.logger,
+		Run: loadTestRun, Metrics: d.genM, JTL: f, Logger: d.logger,
 	})
 	if err != nil {
 		return err

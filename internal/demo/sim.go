@@ -89,7 +89,7 @@ const (
 	webCPUMax     = 1.6 // cores of demand at the daily peak
 	leakPerHour   = 130 * mi
 	leakBase      = 200 * mi
-	crashInterval = 5 * time.Minute
+	crashInterval = 3 * time.Minute
 )
 
 // NewSim builds the initial cluster at simulated time start; end is when
