@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -211,7 +212,7 @@ func (d *Demo) startFiles(ctx context.Context) error {
 		return err
 	}
 	var err error
-	if d.logs, err = logs.New(logs.Config{Path: logRoot, Poll: 5 * time.Millisecond}, log.With(d.logger, "collector", "logs")); err != nil {
+	if d.logs, err = logs.New(logs.Config{Path: logRoot, Poll: 10 * time.Millisecond}, log.With(d.logger, "collector", "logs")); err != nil {
 		return err
 	}
 	if err := d.logs.Start(ctx); err != nil {
@@ -241,7 +242,7 @@ func (d *Demo) startFiles(ctx context.Context) error {
 }
 
 // fineSpan is the end of the history simulated at the live cadence.
-const fineSpan = 90 * time.Minute
+const fineSpan = 45 * time.Minute
 
 // loadTestRun is the load test's run label (the JTL file's name).
 const loadTestRun = "checkout"
@@ -254,16 +255,19 @@ const loadTestSpan = time.Hour
 // into the TSDB with the simulated timestamp and evaluates due rule groups.
 func (d *Demo) FastForward(ctx context.Context) error {
 	start := time.Now()
+	// The history is a burst of short-lived garbage: collect less often
+	// while it runs (the heap stays far below the memory budget).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	end := d.sim.end
 	steps := 0
 	for t := d.simNow; ; {
-		// Older history is scraped at twice the interval and its rules
+		// Older history is scraped once a minute and its rules
 		// evaluated every 4 minutes (still within the 5m lookback, so the
 		// recorded series stay continuous); the last stretch runs at the
 		// live cadence so rates and for: alerts are exact where they matter.
 		stepD, coarse := d.opts.Step, time.Duration(0)
 		if end.Sub(t) > fineSpan {
-			stepD, coarse = 2*d.opts.Step, 4*time.Minute
+			stepD, coarse = max(d.opts.Step, time.Minute), 4*time.Minute
 		}
 		t = t.Add(stepD)
 		if t.After(end) {
