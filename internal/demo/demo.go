@@ -242,7 +242,7 @@ func (d *Demo) startFiles(ctx context.Context) error {
 }
 
 // fineSpan is the end of the history simulated at the live cadence.
-const fineSpan = 45 * time.Minute
+const fineSpan = 20 * time.Minute
 
 // loadTestRun is the load test's run label (the JTL file's name).
 const loadTestRun = "checkout"
