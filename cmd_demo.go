@@ -45,17 +45,22 @@ func demoCommand(app *kingpin.Application) runFunc {
 
 func runDemo(ctx context.Context, logger log.Logger, stdout io.Writer, f *demoFlags) int {
 	start := time.Now()
-	if f.history < 0 || f.duration < 0 || f.step <= 0 {
-		fmt.Fprintln(os.Stderr, "kubepulse demo: --demo.history and --demo.duration must not be negative, --demo.scrape-interval must be positive")
-		return 2
+	switch {
+	case f.history < 0:
+		return usageError("--demo.history=%s: must not be negative", f.history)
+	case f.duration < 0:
+		return usageError("--demo.duration=%s: must not be negative (0 runs until interrupted)", f.duration)
+	case f.step <= 0:
+		return usageError("--demo.scrape-interval=%s: must be positive", f.step)
+	case !(f.rate > 0):
+		return usageError("--demo.loadtest-rate=%v: must be positive (requests per second)", f.rate)
 	}
 	addrs := *f.web.WebListenAddresses
 	if len(addrs) == 0 {
 		addrs = []string{":9850"}
 	}
 	if len(addrs) > 1 {
-		fmt.Fprintln(os.Stderr, "kubepulse demo: give one --web.listen-address (the demo serves one port)")
-		return 2
+		return usageError("--web.listen-address given %d times: the demo serves one address", len(addrs))
 	}
 	// Listen first: a busy port fails in a second, not after the fast-forward.
 	ln, err := net.Listen("tcp", addrs[0])
@@ -74,6 +79,10 @@ func runDemo(ctx context.Context, logger log.Logger, stdout io.Writer, f *demoFl
 	defer d.Close()
 	if err := d.FastForward(ctx); err != nil {
 		_ = ln.Close()
+		if errors.Is(err, context.Canceled) {
+			level.Info(logger).Log("msg", "interrupted during the fast-forward")
+			return 0
+		}
 		return logging.Fatal(logger, "fast-forward failed", err)
 	}
 
@@ -119,4 +128,12 @@ func displayAddr(a net.Addr) string {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// demoStderr is where flag errors go; tests replace it.
+var demoStderr io.Writer = os.Stderr
+
+func usageError(format string, args ...any) int {
+	fmt.Fprintf(demoStderr, "kubepulse demo: "+format+"\n", args...)
+	return 2
 }

@@ -328,6 +328,9 @@ func (d *Demo) apiBuildInfo(w http.ResponseWriter, _ *http.Request) {
 
 func (d *Demo) apiMetadata(w http.ResponseWriter, _ *http.Request) { apiOK(w, map[string]any{}) }
 
+// apiExemplars: the self-scrape reads the text format, which carries none.
+func (d *Demo) apiExemplars(w http.ResponseWriter, _ *http.Request) { apiOK(w, []any{}) }
+
 // now is the query time when a request gives none: the last scrape.
 func (d *Demo) now() time.Time {
 	if t := d.prom.lastScrape(); !t.IsZero() {
