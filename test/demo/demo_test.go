@@ -42,7 +42,7 @@ func startDemo(t *testing.T) string {
 		port := harness.FreePort(t)
 		// The process outlives this test: it is stopped by TestMain.
 		demoProc = harness.StartProcess(&detached{TB: t}, "demo", bin, "demo",
-			"--web.listen-address=127.0.0.1:"+strconv.Itoa(port), "--demo.duration=10m", "--demo.seed=7")
+			"--web.listen-address=127.0.0.1:"+strconv.Itoa(port), "--demo.duration=30m", "--demo.seed=7")
 		demoURL = fmt.Sprintf("http://127.0.0.1:%d", port)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
