@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -174,6 +175,8 @@ type Tailer struct {
 	rules  *ruleSet
 	logger log.Logger
 
+	probs *problems
+
 	mu         sync.Mutex
 	containers map[string]*container
 	badPaths   map[string]bool
@@ -199,6 +202,8 @@ type Tailer struct {
 	stopErr  error
 	saveMu   sync.Mutex
 
+	readDir func(string) ([]os.DirEntry, error) // os.ReadDir; tests inject failures
+
 	// Test hooks, to rename files at the racy points of a scan.
 	afterList func(dir string)  // between a container's ReadDir and its Stats
 	afterStat func(dir string)  // between a series' Stats and its Opens
@@ -220,6 +225,8 @@ func NewTailer(cfg Config, logger log.Logger) (*Tailer, error) {
 		cfg:        cfg,
 		rules:      rules,
 		logger:     logger,
+		probs:      newProblems(logger, cfg.Poll),
+		readDir:    os.ReadDir,
 		containers: map[string]*container{},
 		badPaths:   map[string]bool{},
 		watched:    map[string]bool{},
@@ -359,10 +366,17 @@ func (t *Tailer) watch(dir string) {
 // unread bytes.
 func (t *Tailer) scan() {
 	root := t.cfg.Path
-	pods, err := os.ReadDir(root)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	pods, err := t.readDir(root)
+	if err != nil {
 		t.errs[errStat].Add(1)
-		level.Warn(t.logger).Log("msg", "cannot list log directory", "dir", root, "err", err)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			t.probs.report(root, "log path does not exist; nothing to read until it appears", "set --logs.path to the kubelet pod log root (usually /var/log/pods) and mount it into the container", nil)
+		case errors.Is(err, syscall.ENOTDIR):
+			t.probs.report(root, "log path is not a directory", "--logs.path takes the kubelet pod log root, the directory holding <namespace>_<pod>_<uid>/<container>/<N>.log, not a log file", nil)
+		default:
+			t.probs.report(root, "cannot list log path", "kubepulse needs read and execute permission on --logs.path", err)
+		}
 	}
 	t.mu.Lock()
 	t.watch(root)
@@ -381,9 +395,13 @@ func (t *Tailer) scan() {
 		t.mu.Lock()
 		t.watch(podDir)
 		t.mu.Unlock()
-		cents, err := os.ReadDir(podDir)
+		cents, err := t.readDir(podDir)
 		if err != nil {
-			continue // removed while listing
+			if !errors.Is(err, fs.ErrNotExist) { // else removed while listing
+				t.errs[errOpen].Add(1)
+				t.probs.report(podDir, "cannot list pod log directory; its containers are not counted", permHint, err)
+			}
+			continue
 		}
 		for _, ce := range cents {
 			if !ce.IsDir() {
@@ -437,9 +455,12 @@ func (t *Tailer) scan() {
 			t.scanSeries(s, nil)
 		}
 	}
+	t.probs.sweep()
 	t.scanned.Store(true)
 	t.scans.Add(1)
 }
+
+const permHint = "kubepulse needs read permission on the log files and read+execute on their directories (the DaemonSet runs as root with /var/log/pods mounted read-only)"
 
 func (t *Tailer) badPath(path, why string) {
 	t.mu.Lock()
@@ -480,8 +501,12 @@ func logSeries(e fs.DirEntry) (int, bool) {
 }
 
 func (t *Tailer) scanContainer(dir, ns, pod, name string) {
-	ents, err := os.ReadDir(dir)
+	ents, err := t.readDir(dir)
 	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.errs[errOpen].Add(1)
+			t.probs.report(dir, "cannot list container log directory; its files are not counted", permHint, err)
+		}
 		return
 	}
 	if t.afterList != nil {
@@ -739,10 +764,12 @@ func (t *Tailer) sizeNow(f *file, path string, listed int64) int64 {
 func (t *Tailer) stat(s *series, names []string) []listed {
 	var ls []listed
 	for _, name := range names {
-		st, err := os.Stat(filepath.Join(s.c.dir, name))
+		p := filepath.Join(s.c.dir, name)
+		st, err := os.Stat(p)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				t.errs[errStat].Add(1)
+				t.probs.report(p, "cannot stat log file", permHint, err)
 			}
 			continue
 		}
@@ -793,6 +820,7 @@ func (t *Tailer) resumeFile(s *series, nf *file, saved *savedPositions, path str
 	}
 	if err != nil {
 		t.errs[errOpen].Add(1)
+		t.probs.report(path, "cannot open log file", permHint, err)
 		return true // unreadable: kept, so that reads count their errors
 	}
 	defer fd.Close()
@@ -1025,10 +1053,12 @@ func (t *Tailer) readFile(ctx context.Context, w *worker, s *series, f *file, bu
 		if f.gone || f.size <= f.readOff {
 			return budget, true
 		}
-		fd, err := os.Open(filepath.Join(s.c.dir, f.name))
+		p := filepath.Join(s.c.dir, f.name)
+		fd, err := os.Open(p)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				t.errs[errOpen].Add(1)
+				t.probs.report(p, "cannot open log file", permHint, err)
 			}
 			return budget, false
 		}
@@ -1052,7 +1082,7 @@ func (t *Tailer) readFile(ctx context.Context, w *worker, s *series, f *file, bu
 		n, err := f.fd.ReadAt(w.buf, f.readOff)
 		if err != nil && err != io.EOF {
 			t.errs[errRead].Add(1)
-			level.Warn(t.logger).Log("msg", "read error", "file", filepath.Join(s.c.dir, f.name), "err", err)
+			t.probs.report(filepath.Join(s.c.dir, f.name), "cannot read log file", "", err)
 			return budget, false
 		}
 		if n == 0 {
