@@ -111,9 +111,13 @@ type series struct {
 	active  bool // the newest restart of its container: keeps its fd open
 	// Counts not yet added to the container's atomics: batched per chunk so a
 	// line costs no atomic operation.
-	pendLines [numStreams]uint64
-	pendBytes uint64
-	gone      bool
+	pendLines   [numStreams]uint64
+	pendBytes   uint64
+	pendMatches []uint64 // by rule
+	// open[stream][rule]: the last line of the stream was counted by a rule
+	// with a continuation, so the next may continue its event.
+	open [numStreams][]uint8
+	gone bool
 }
 
 type emittedRec struct {
@@ -1329,12 +1333,17 @@ func (t *Tailer) flushPending(s *series) {
 		s.c.bytes.Add(s.pendBytes)
 		s.pendBytes = 0
 	}
+	for i, n := range s.pendMatches {
+		if n > 0 {
+			s.c.matches[i].Add(n)
+			s.pendMatches[i] = 0
+		}
+	}
 }
 
 // emitAt counts a line that is chunk[from:from+len(line)] of the worker's
 // current chunk.
 func (t *Tailer) emitAt(w *worker, s *series, stream int, line []byte, from int, truncated bool) {
-	c := s.c
 	s.pendLines[stream]++
 	if truncated {
 		t.truncLines.Add(1)
@@ -1342,44 +1351,100 @@ func (t *Tailer) emitAt(w *worker, s *series, stream int, line []byte, from int,
 	end := from + len(line)
 	k := 0
 	for i, r := range t.rules.rules {
-		p := &r.pre
-		if !r.streams[stream] {
-			k += len(p.lits)
+		if !r.streams[stream] || t.inEvent(s, stream, i, r, line) {
+			k += r.numLits
 			continue
 		}
-		cand := p.none
-		for j := range p.lits {
-			n := &w.next[k+j]
-			if *n < from {
-				if p.fold && len(p.lits[j]) == 1 {
-					*n = indexFold(w.chunk, from, p.lits[j], p.rare[j], &w.lo[k+j], &w.up[k+j])
-				} else {
-					*n = p.find(w.chunk, from, j)
-				}
-				if *n < 0 {
-					*n = len(w.chunk)
-				}
+		hit := false
+		for a := range r.alts {
+			m := &r.alts[a]
+			if !hit && candidateAt(w, &m.pre, k, from, end, line) && m.re.Match(line) {
+				hit = true
 			}
-			if *n+len(p.lits[j]) <= end {
-				cand = true
-			}
+			k += len(m.pre.lits)
 		}
-		k += len(p.lits)
-		if cand && r.re.Match(line) {
-			c.matches[i].Add(1)
+		if hit {
+			t.matched(s, stream, i, r)
 		}
 	}
 }
 
+// candidateAt is prefilter.candidate for a line of the worker's chunk; the
+// literals' next positions are searched lazily and kept across lines.
+func candidateAt(w *worker, p *prefilter, k, from, end int, line []byte) bool {
+	if p.none || (p.starts != nil && len(line) > 0 && p.starts[line[0]]) {
+		return true
+	}
+	for j := range p.lits {
+		n := &w.next[k+j]
+		if *n < from {
+			if p.fold && len(p.lits[j]) == 1 {
+				*n = indexFold(w.chunk, from, p.lits[j], p.rare[j], &w.lo[k+j], &w.up[k+j])
+			} else {
+				*n = p.find(w.chunk, from, j)
+			}
+			if *n < 0 {
+				*n = len(w.chunk)
+			}
+		}
+		if *n+len(p.lits[j]) <= end {
+			return true
+		}
+	}
+	return false
+}
+
 func (t *Tailer) emit(s *series, stream int, line []byte, truncated bool) {
-	c := s.c
 	s.pendLines[stream]++
 	if truncated {
 		t.truncLines.Add(1)
 	}
 	for i, r := range t.rules.rules {
-		if r.streams[stream] && r.pre.candidate(line) && r.re.Match(line) {
-			c.matches[i].Add(1)
+		if !r.streams[stream] || t.inEvent(s, stream, i, r, line) {
+			continue
 		}
+		for a := range r.alts {
+			m := &r.alts[a]
+			if m.pre.candidate(line) && m.re.Match(line) {
+				t.matched(s, stream, i, r)
+				break
+			}
+		}
+	}
+}
+
+// Event states of a rule with a continuation, per stream.
+const (
+	evNone   = iota
+	evHead   // the last line was counted
+	evInside // the last line continued the event
+)
+
+// inEvent reports whether line continues an event rule i counted earlier on
+// this stream (a stack trace); it ends the event if not.
+func (t *Tailer) inEvent(s *series, stream, i int, r *rule, line []byte) bool {
+	if r.cont == nil || s.open[stream] == nil || s.open[stream][i] == evNone {
+		return false
+	}
+	st := &s.open[stream][i]
+	if (*st == evHead && r.attached != nil && r.attached.Match(line)) || r.cont.Match(line) {
+		*st = evInside
+		return true
+	}
+	*st = evNone
+	return false
+}
+
+// matched counts a match of rule i (batched like the line counts).
+func (t *Tailer) matched(s *series, stream, i int, r *rule) {
+	if s.pendMatches == nil {
+		s.pendMatches = make([]uint64, len(t.rules.rules))
+	}
+	s.pendMatches[i]++
+	if r.cont != nil {
+		if s.open[stream] == nil {
+			s.open[stream] = make([]uint8, len(t.rules.rules))
+		}
+		s.open[stream][i] = evHead
 	}
 }

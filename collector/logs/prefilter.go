@@ -1,0 +1,509 @@
+package logs
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+	"regexp/syntax"
+	"slices"
+	"unicode"
+	"unicode/utf8"
+)
+
+// prefilter says cheaply whether a line may match a regexp: every match
+// contains one of lits, or (for a regexp anchored at the line start) begins
+// with a byte in starts. Lines passing neither skip the regexp, which is
+// where Go's regexp engine is slow (it scans the whole line to fail).
+type prefilter struct {
+	lits   [][]byte
+	rare   []int      // per literal: index of its rarest byte (fold search)
+	fold   bool       // ASCII case-insensitive search
+	starts *[256]bool // first bytes of an anchored match; nil: none
+	none   bool       // no usable literal: always run the regexp
+}
+
+func newPrefilter(expr string) prefilter {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return prefilter{none: true}
+	}
+	set, ok := required(re.Simplify())
+	if !ok || (len(set.lits) == 0 && set.starts == nil) {
+		return prefilter{none: true}
+	}
+	p := prefilter{fold: set.fold, starts: set.starts}
+	for _, l := range set.lits {
+		if len(l) == 0 {
+			return prefilter{none: true}
+		}
+		if set.fold {
+			l = toLowerASCII(l)
+		}
+		p.lits = append(p.lits, l)
+	}
+	// A literal containing another is redundant: "critical" holds "crit".
+	p.lits = slices.DeleteFunc(p.lits, func(l []byte) bool {
+		for _, o := range p.lits {
+			if len(o) < len(l) && bytes.Contains(l, o) {
+				return true
+			}
+		}
+		return false
+	})
+	slices.SortFunc(p.lits, bytes.Compare)
+	p.lits = slices.CompactFunc(p.lits, bytes.Equal)
+	for _, l := range p.lits {
+		p.rare = append(p.rare, rarest(l))
+	}
+	return p
+}
+
+type litSet struct {
+	lits   [][]byte
+	fold   bool
+	starts *[256]bool
+}
+
+// score is the length of the shortest literal: longer means fewer false
+// candidates. A start-byte set scores as a 3-byte literal: checking one byte
+// is cheap, and an anchored regexp fails at once.
+func (s litSet) score() int {
+	m := -1
+	for _, l := range s.lits {
+		if m < 0 || len(l) < m {
+			m = len(l)
+		}
+	}
+	if s.starts != nil && (m < 0 || m > 3) {
+		m = 3
+	}
+	return m
+}
+
+func (s *litSet) union(o litSet) {
+	s.lits = append(s.lits, o.lits...)
+	s.fold = s.fold || o.fold
+	if o.starts != nil {
+		if s.starts == nil {
+			s.starts = new([256]bool)
+		}
+		for i, ok := range o.starts {
+			s.starts[i] = s.starts[i] || ok
+		}
+	}
+}
+
+// required returns a set of literals at least one of which occurs in any
+// text that re matches (or the bytes such a text starts with).
+func required(re *syntax.Regexp) (litSet, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		lits, fold, ok := exact(re)
+		return litSet{lits: lits, fold: fold}, ok && len(lits[0]) > 0
+	case syntax.OpCapture, syntax.OpPlus:
+		return required(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return required(re.Sub[0])
+		}
+		return litSet{}, false
+	case syntax.OpConcat:
+		return requiredConcat(re.Sub)
+	case syntax.OpAlternate:
+		var out litSet
+		for _, sub := range re.Sub {
+			s, ok := required(sub)
+			if !ok {
+				return litSet{}, false
+			}
+			out.union(s)
+		}
+		return out, true
+	}
+	return litSet{}, false
+}
+
+// requiredConcat picks the best of: each run of adjacent subexpressions
+// with a small exact set of strings (their cross product, so that `"l(?:evel|vl)"`
+// yields `"level"` and `"lvl"`, not the factored-out `l`), the required set
+// of any other subexpression, and, when anchored at the text start, the
+// set of first bytes.
+func requiredConcat(subs []*syntax.Regexp) (litSet, bool) {
+	best, found := litSet{}, false
+	consider := func(s litSet) {
+		if !found || s.score() > best.score() {
+			best, found = s, true
+		}
+	}
+	var run [][]byte
+	var runFold, inRun bool
+	flush := func() {
+		if inRun && len(run) > 0 && minLen(run) > 0 {
+			consider(litSet{lits: run, fold: runFold})
+		}
+		run, runFold, inRun = nil, false, false
+	}
+	for _, sub := range subs {
+		set, fold, ok := exact(sub)
+		if ok && minLen(set) == 0 && maxLen(set) > 0 {
+			// Optional text (d? in timed?): extending the run through it
+			// multiplies the literals without making the shortest longer.
+			ok = false
+		}
+		if ok {
+			if !inRun {
+				run, inRun = [][]byte{nil}, true
+			}
+			next := cross(run, set)
+			if next == nil { // too many strings: a new run starts here
+				flush()
+				run, inRun, next = [][]byte{nil}, true, set
+			}
+			run, runFold = next, runFold || fold
+			continue
+		}
+		flush()
+		if s, ok := required(sub); ok {
+			consider(s)
+		}
+	}
+	flush()
+	if len(subs) > 1 && subs[0].Op == syntax.OpBeginText {
+		if st, ok := firstBytes(subs[1:]); ok {
+			consider(litSet{starts: st})
+		}
+	}
+	return best, found
+}
+
+const maxExact = 64
+
+func maxLen(ss [][]byte) int {
+	m := 0
+	for _, s := range ss {
+		m = max(m, len(s))
+	}
+	return m
+}
+
+func minLen(ss [][]byte) int {
+	m := -1
+	for _, s := range ss {
+		if m < 0 || len(s) < m {
+			m = len(s)
+		}
+	}
+	return m
+}
+
+// cross returns every a+b, or nil when there would be more than maxExact.
+func cross(as, bs [][]byte) [][]byte {
+	if len(as)*len(bs) > maxExact {
+		return nil
+	}
+	out := make([][]byte, 0, len(as)*len(bs))
+	for _, a := range as {
+		for _, b := range bs {
+			out = append(out, append(append([]byte(nil), a...), b...))
+		}
+	}
+	return out
+}
+
+// exact returns every string re can match, when they are few; zero-width
+// assertions match "". fold: some strings match in any ASCII case.
+func exact(re *syntax.Regexp) ([][]byte, bool, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		fold := re.Flags&syntax.FoldCase != 0
+		var b []byte
+		for _, r := range re.Rune {
+			if r == utf8.RuneError {
+				return nil, false, false // matches invalid bytes too
+			}
+			if fold && !asciiFoldOnly(r) {
+				return nil, false, false
+			}
+			b = utf8.AppendRune(b, r)
+		}
+		return [][]byte{b}, fold, true
+	case syntax.OpEmptyMatch, syntax.OpBeginText, syntax.OpEndText, syntax.OpBeginLine, syntax.OpEndLine,
+		syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return [][]byte{nil}, false, true
+	case syntax.OpCapture:
+		return exact(re.Sub[0])
+	case syntax.OpQuest:
+		s, fold, ok := exact(re.Sub[0])
+		if !ok || len(s) >= maxExact {
+			return nil, false, false
+		}
+		return append(s, nil), fold, true
+	case syntax.OpCharClass:
+		var out [][]byte
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			lo, hi := re.Rune[i], re.Rune[i+1]
+			if hi >= utf8.RuneSelf || hi-lo >= 8 || len(out)+int(hi-lo)+1 > 8 {
+				return nil, false, false
+			}
+			for r := lo; r <= hi; r++ {
+				out = append(out, []byte{byte(r)})
+			}
+		}
+		return out, false, len(out) > 0
+	case syntax.OpConcat:
+		run := [][]byte{nil}
+		fold := false
+		for _, sub := range re.Sub {
+			s, f, ok := exact(sub)
+			if !ok {
+				return nil, false, false
+			}
+			if run = cross(run, s); run == nil {
+				return nil, false, false
+			}
+			fold = fold || f
+		}
+		return run, fold, true
+	case syntax.OpAlternate:
+		var out [][]byte
+		fold := false
+		for _, sub := range re.Sub {
+			s, f, ok := exact(sub)
+			if !ok || len(out)+len(s) > maxExact {
+				return nil, false, false
+			}
+			out = append(out, s...)
+			fold = fold || f
+		}
+		return out, fold, true
+	}
+	return nil, false, false
+}
+
+// firstBytes returns the set of bytes a match of the concatenation subs
+// must start with, when it is small (at most 8 bytes).
+func firstBytes(subs []*syntax.Regexp) (*[256]bool, bool) {
+	for _, sub := range subs {
+		switch sub.Op {
+		case syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+			continue // zero-width: the next one consumes the first byte
+		}
+		var set [256]bool
+		n := 0
+		add := func(c byte) {
+			if !set[c] {
+				set[c] = true
+				n++
+			}
+		}
+		switch sub.Op {
+		case syntax.OpLiteral:
+			r := sub.Rune[0]
+			if r >= utf8.RuneSelf {
+				return nil, false
+			}
+			if sub.Flags&syntax.FoldCase != 0 {
+				if !asciiFoldOnly(r) {
+					return nil, false
+				}
+				add(byte(unicode.ToLower(r)))
+				add(byte(unicode.ToUpper(r)))
+			} else {
+				add(byte(r))
+			}
+		case syntax.OpCharClass:
+			for i := 0; i+1 < len(sub.Rune); i += 2 {
+				lo, hi := sub.Rune[i], sub.Rune[i+1]
+				if hi >= utf8.RuneSelf || hi-lo >= 8 {
+					return nil, false
+				}
+				for r := lo; r <= hi; r++ {
+					add(byte(r))
+				}
+			}
+		case syntax.OpCapture, syntax.OpPlus:
+			return firstBytes(sub.Sub[:1])
+		case syntax.OpRepeat:
+			if sub.Min < 1 {
+				return nil, false
+			}
+			return firstBytes(sub.Sub[:1])
+		case syntax.OpConcat:
+			return firstBytes(sub.Sub)
+		default:
+			return nil, false
+		}
+		if n == 0 || n > 8 {
+			return nil, false
+		}
+		return &set, true
+	}
+	return nil, false
+}
+
+// asciiFoldOnly reports whether r is ASCII and every rune that case-folds to
+// it is ASCII too (not so for k: U+212A KELVIN SIGN, s: U+017F LONG S).
+func asciiFoldOnly(r rune) bool {
+	if r >= utf8.RuneSelf {
+		return false
+	}
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// candidate reports whether line may match.
+func (p *prefilter) candidate(line []byte) bool {
+	if p.none || (p.starts != nil && len(line) > 0 && p.starts[line[0]]) {
+		return true
+	}
+	for k := range p.lits {
+		if p.find(line, 0, k) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// find returns the index of literal k in s at or after from, or -1.
+func (p *prefilter) find(s []byte, from, k int) int {
+	if p.fold {
+		if len(p.lits[k]) >= 2 {
+			return indexFoldPair(s, from, p.lits[k], p.rare[k])
+		}
+		jl, ju := -2, -2
+		return indexFold(s, from, p.lits[k], p.rare[k], &jl, &ju)
+	}
+	i := bytes.Index(s[from:], p.lits[k])
+	if i < 0 {
+		return -1
+	}
+	return from + i
+}
+
+const (
+	lsb   = 0x0101010101010101
+	msb   = 0x8080808080808080
+	bit20 = 0x2020202020202020
+)
+
+// indexFoldPair finds lit (lower-cased ASCII, len >= 2) in s at or after
+// from, ignoring ASCII case. It tests 8 positions at a time (SWAR) for the
+// byte pair lit[k:k+2] with bit 0x20 forced on both sides, which equates
+// the two cases of a letter; each hit is verified. A pair is far rarer than
+// a single letter, so verifications are few.
+func indexFoldPair(s []byte, from int, lit []byte, r int) int {
+	k := r
+	if k+1 >= len(lit) {
+		k = len(lit) - 2
+	}
+	pa := uint64(lit[k]|0x20) * lsb
+	pb := uint64(lit[k+1]|0x20) * lsb
+	i := from + k
+	for ; i+9 <= len(s); i += 8 {
+		vx := (binary.LittleEndian.Uint64(s[i:]) | bit20) ^ pa
+		vy := (binary.LittleEndian.Uint64(s[i+1:]) | bit20) ^ pb
+		m := (vx - lsb) &^ vx & (vy - lsb) &^ vy & msb
+		for m != 0 {
+			start := i + bits.TrailingZeros64(m)/8 - k
+			if start+len(lit) <= len(s) && equalFoldASCII(s[start:start+len(lit)], lit) {
+				return start
+			}
+			m &= m - 1
+		}
+	}
+	for ; i+1 < len(s); i++ {
+		if s[i]|0x20 == lit[k]|0x20 && s[i+1]|0x20 == lit[k+1]|0x20 {
+			start := i - k
+			if start+len(lit) <= len(s) && equalFoldASCII(s[start:start+len(lit)], lit) {
+				return start
+			}
+		}
+	}
+	return -1
+}
+
+// indexFold finds lit (lower-case ASCII letters and other bytes) in s at or
+// after from, ignoring ASCII case. It scans for the literal's rarest byte
+// (index k) with IndexByte, in both cases, and verifies around each hit.
+// *jl and *ju cache the next positions of the lower- and upper-case rare
+// byte (-2: unknown, -1: none left) across calls over the same s, so that a
+// rare case variant is not searched for again on every call.
+func indexFold(s []byte, from int, lit []byte, k int, jl, ju *int) int {
+	lo := lit[k]
+	up := lo
+	if lo >= 'a' && lo <= 'z' {
+		up = lo - 'a' + 'A'
+	}
+	i := from + k
+	for i < len(s) {
+		if *jl != -1 && *jl < i {
+			if *jl = bytes.IndexByte(s[i:], lo); *jl >= 0 {
+				*jl += i
+			}
+		}
+		j := *jl
+		if up != lo {
+			if *ju != -1 && *ju < i {
+				if *ju = bytes.IndexByte(s[i:], up); *ju >= 0 {
+					*ju += i
+				}
+			}
+			if *ju >= 0 && (j < 0 || *ju < j) {
+				j = *ju
+			}
+		}
+		if j < 0 {
+			return -1
+		}
+		start := j - k
+		if start+len(lit) <= len(s) && equalFoldASCII(s[start:start+len(lit)], lit) {
+			return start
+		}
+		i = j + 1
+	}
+	return -1
+}
+
+func toLowerASCII(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
+}
+
+func equalFoldASCII(s, lower []byte) bool {
+	for i, c := range s {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// rarest returns the index of the byte of lit least frequent in log text,
+// by a rough English/log letter ranking.
+func rarest(lit []byte) int {
+	const common = " etaoinsrhldcumfpgwybvkxjqz" // most to least frequent
+	best, bestRank := 0, -1
+	for i, c := range lit {
+		rank := len(common) + 1 // digits, punctuation: rare
+		if c >= 'a' && c <= 'z' || c == ' ' {
+			rank = bytes.IndexByte([]byte(common), c)
+		}
+		if rank > bestRank {
+			best, bestRank = i, rank
+		}
+	}
+	return best
+}
