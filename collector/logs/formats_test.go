@@ -20,7 +20,7 @@ var (
 	levelKeys   = []string{"level", "lvl", "severity", "loglevel"}
 )
 
-func isWordByte(c byte) bool {
+func wordByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
@@ -35,7 +35,7 @@ func isDigits(s string) bool {
 
 // hasLevelWord: a level word, any case, delimited by non-word bytes.
 func hasLevelWord(msg string) bool {
-	for _, tok := range strings.FieldsFunc(msg, func(r rune) bool { return r > 127 || !isWordByte(byte(r)) }) {
+	for _, tok := range strings.FieldsFunc(msg, func(r rune) bool { return r > 127 || !wordByte(byte(r)) }) {
 		if levelWords[strings.ToLower(tok)] {
 			return true
 		}
@@ -109,7 +109,7 @@ func exceptionHead(msg string, dotted bool, suffixes ...string) bool {
 			return false
 		}
 		for j := 0; j < len(seg); j++ {
-			if !isWordByte(seg[j]) && !(dotted && seg[j] == '$') {
+			if !wordByte(seg[j]) && !(dotted && seg[j] == '$') {
 				return false
 			}
 		}
@@ -135,7 +135,7 @@ func goFrame(msg string) bool {
 		if c == '(' && i > 0 {
 			return true
 		}
-		if !isWordByte(c) && !strings.ContainsRune("./*()-", rune(c)) {
+		if !wordByte(c) && !strings.ContainsRune("./*()-", rune(c)) {
 			return false
 		}
 	}

@@ -20,17 +20,49 @@ type prefilter struct {
 	fold   bool       // ASCII case-insensitive search
 	starts *[256]bool // first bytes of an anchored match; nil: none
 	none   bool       // no usable literal: always run the regexp
+	// exact: the regexp matches exactly the lines holding one of exactLits
+	// (ERROR|EXCEPTION), or holding one as a whole word (\b(?:a|b)\b), so
+	// it need not run: see matches. hitIsMatch: exactLits are lits, so a
+	// candidate matches.
+	exact      uint8
+	exactLits  *prefilter
+	hitIsMatch bool
 }
+
+const (
+	exactNo = iota
+	exactAny
+	exactWord
+)
 
 func newPrefilter(expr string) prefilter {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
 		return prefilter{none: true}
 	}
-	set, ok := required(re.Simplify())
+	re = re.Simplify()
+	set, ok := required(re)
 	if !ok || (len(set.lits) == 0 && set.starts == nil) {
 		return prefilter{none: true}
 	}
+	p := literals(set, false)
+	if lits, fold, ok := pureSet(re); ok {
+		e := literals(litSet{lits: lits, fold: fold}, false)
+		p.exact, p.exactLits = exactAny, &e
+	} else if n := len(re.Sub); re.Op == syntax.OpConcat && n >= 3 && re.Sub[0].Op == syntax.OpWordBoundary && re.Sub[n-1].Op == syntax.OpWordBoundary {
+		if lits, fold, ok := pureSet(&syntax.Regexp{Op: syntax.OpConcat, Sub: re.Sub[1 : n-1]}); ok {
+			e := literals(litSet{lits: lits, fold: fold}, true)
+			p.exact, p.exactLits = exactWord, &e
+		}
+	}
+	p.hitIsMatch = p.exact == exactAny && p.starts == nil && p.fold == p.exactLits.fold &&
+		slices.EqualFunc(p.lits, p.exactLits.lits, bytes.Equal)
+	return p
+}
+
+// literals normalizes a literal set: lower-cased when folded, sorted,
+// without duplicates and (unless words) without literals holding another.
+func literals(set litSet, words bool) prefilter {
 	p := prefilter{fold: set.fold, starts: set.starts}
 	for _, l := range set.lits {
 		if len(l) == 0 {
@@ -42,7 +74,11 @@ func newPrefilter(expr string) prefilter {
 		p.lits = append(p.lits, l)
 	}
 	// A literal containing another is redundant: "critical" holds "crit".
+	// Not so for whole words: "crit" is no whole word in "critical".
 	p.lits = slices.DeleteFunc(p.lits, func(l []byte) bool {
+		if words {
+			return false
+		}
 		for _, o := range p.lits {
 			if len(o) < len(l) && bytes.Contains(l, o) {
 				return true
@@ -339,6 +375,103 @@ func firstBytes(subs []*syntax.Regexp) (*[256]bool, bool) {
 		return &set, true
 	}
 	return nil, false
+}
+
+// pureSet returns the strings re matches when it is only literals,
+// alternations, concatenations and small classes (no assertions, no
+// repetition), all case-sensitive or all ASCII case-insensitive: then a
+// line matches exactly when it holds one of them.
+func pureSet(re *syntax.Regexp) ([][]byte, bool, bool) {
+	var fold, plain bool
+	var walk func(*syntax.Regexp) bool
+	walk = func(re *syntax.Regexp) bool {
+		switch re.Op {
+		case syntax.OpLiteral:
+			if re.Flags&syntax.FoldCase != 0 {
+				fold = true
+			} else {
+				plain = true
+			}
+			return true
+		case syntax.OpCharClass:
+			// [Ss] is case-insensitive, [EF] case-sensitive
+			closed := true
+			in := func(r rune) bool {
+				for i := 0; i+1 < len(re.Rune); i += 2 {
+					if re.Rune[i] <= r && r <= re.Rune[i+1] {
+						return true
+					}
+				}
+				return false
+			}
+			for i := 0; i+1 < len(re.Rune); i += 2 {
+				for r := re.Rune[i]; r <= re.Rune[i+1] && r < utf8.RuneSelf; r++ {
+					if unicode.IsLetter(r) && !in(unicode.ToUpper(r)) || !in(unicode.ToLower(r)) {
+						closed = false
+					}
+				}
+			}
+			if closed {
+				fold = true
+			} else {
+				plain = true
+			}
+			return true
+		case syntax.OpEmptyMatch:
+			return true
+		case syntax.OpCapture, syntax.OpConcat, syntax.OpAlternate, syntax.OpQuest:
+			for _, sub := range re.Sub {
+				if !walk(sub) {
+					return false
+				}
+			}
+			return true
+		}
+		return false
+	}
+	if !walk(re) || (fold && plain) {
+		return nil, false, false
+	}
+	lits, _, ok := exact(re)
+	if !ok || minLen(lits) == 0 {
+		return nil, false, false
+	}
+	return lits, fold, true
+}
+
+// matches reports whether a candidate line matches, for an exact prefilter.
+func (p *prefilter) matches(line []byte) bool {
+	if p.hitIsMatch {
+		return true // the candidate holds a literal
+	}
+	e := p.exactLits
+	if p.exact == exactAny {
+		for k := range e.lits {
+			if e.find(line, 0, k) >= 0 {
+				return true
+			}
+		}
+		return false
+	}
+	for k, l := range e.lits {
+		for from := 0; ; {
+			i := e.find(line, from, k)
+			if i < 0 {
+				break
+			}
+			end := i + len(l)
+			if (i == 0 || !isWordByte(line[i-1])) && (end == len(line) || !isWordByte(line[end])) {
+				return true
+			}
+			from = i + 1
+		}
+	}
+	return false
+}
+
+// isWordByte is \b's notion of a word character (ASCII only).
+func isWordByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 // asciiFoldOnly reports whether r is ASCII and every rune that case-folds to

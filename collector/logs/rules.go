@@ -65,6 +65,14 @@ type matcher struct {
 	pre prefilter
 }
 
+// confirm reports whether a line that passed the prefilter matches.
+func (m *matcher) confirm(line []byte) bool {
+	if m.pre.exact != exactNo {
+		return m.pre.matches(line)
+	}
+	return m.re.Match(line)
+}
+
 type ruleSet struct {
 	rules   []*rule
 	numLits int // literals of all prefilters, for the chunk-wide search

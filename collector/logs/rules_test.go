@@ -120,6 +120,10 @@ func TestPrefilterAgreesWithRegexp(t *testing.T) {
 	lines = append(lines, "E1003 05:25:08.939282", "e1003 05:25:08", "F0102 15:04:05", `{"level":"DPanic"}`, `{"lvl" : 60}`,
 		"level=\"ERR\"", "severity=Alert", "xlevel=err", "java.lang.Error", "java.lang.Error: x", "a.b$c.DException:", "Error",
 		"CRIT", "crit", "Critical", "EMERG", "panic: ", "\tat x", `"loglevel":"eror"`, "ERRor!")
+	exprs = append(exprs, `\b(?:ab|abc)\b`, `(?i)\bcrit(?:ical)?\b`, `x(?:y|z)?w`, `[Ee]rror|[Ss]evere`, `(?i)[Ee]rror`, `\bERROR\b|x`)
+	lines = append(lines, "ab", "abc", "abcd", "ab_", "-ab-", "crit critical", "criticalx", "xw", "xyw", "xzw", "xyzw", "severe", "sEVERE", "eRROR")
+	wantExact := map[string]uint8{`ERROR|EXCEPTION`: exactAny, `\b(?:ab|abc)\b`: exactWord, `(?i)\bcrit(?:ical)?\b`: exactWord,
+		`x(?:y|z)?w`: exactAny, `[Ee]rror|[Ss]evere`: exactNo, `(?i)timed? ?out`: exactAny, `(?i)[Ee]rror`: exactAny, `a+b`: exactNo}
 	wantPre := map[string]bool{`ERROR|EXCEPTION`: true, `(?i)timed? ?out`: true, `a+b`: true}
 	rs, err := loadRules("")
 	if err != nil {
@@ -132,12 +136,18 @@ func TestPrefilterAgreesWithRegexp(t *testing.T) {
 	for _, expr := range exprs {
 		re := regexp.MustCompile(expr)
 		p := newPrefilter(expr)
+		if want, ok := wantExact[expr]; ok && p.exact != want {
+			t.Errorf("%s: exact = %d, want %d", expr, p.exact, want)
+		}
 		if wantPre[expr] && p.none {
 			t.Errorf("%s: expected a usable literal prefilter", expr)
 		}
 		for _, l := range lines {
 			if re.MatchString(l) && !p.candidate([]byte(l)) {
 				t.Errorf("%s: prefilter rejects %q which matches", expr, l)
+			}
+			if p.exact != exactNo && re.MatchString(l) != (p.candidate([]byte(l)) && p.matches([]byte(l))) {
+				t.Errorf("%s: exact prefilter says %v for %q, the regexp %v", expr, !re.MatchString(l), l, re.MatchString(l))
 			}
 		}
 	}
@@ -164,6 +174,9 @@ func FuzzPrefilter(f *testing.F) {
 		p := newPrefilter(expr)
 		if re.MatchString(line) && !p.candidate([]byte(line)) {
 			t.Fatalf("%q matches %q but the prefilter rejects it", expr, line)
+		}
+		if p.exact != exactNo && re.MatchString(line) != (p.candidate([]byte(line)) && p.matches([]byte(line))) {
+			t.Fatalf("%q on %q: the exact prefilter disagrees with the regexp", expr, line)
 		}
 	})
 }

@@ -1358,7 +1358,7 @@ func (t *Tailer) emitAt(w *worker, s *series, stream int, line []byte, from int,
 		hit := false
 		for a := range r.alts {
 			m := &r.alts[a]
-			if !hit && candidateAt(w, &m.pre, k, from, end, line) && m.re.Match(line) {
+			if !hit && candidateAt(w, &m.pre, k, from, end, line) && m.confirm(line) {
 				hit = true
 			}
 			k += len(m.pre.lits)
@@ -1405,7 +1405,7 @@ func (t *Tailer) emit(s *series, stream int, line []byte, truncated bool) {
 		}
 		for a := range r.alts {
 			m := &r.alts[a]
-			if m.pre.candidate(line) && m.re.Match(line) {
+			if m.pre.candidate(line) && m.confirm(line) {
 				t.matched(s, stream, i, r)
 				break
 			}
