@@ -27,6 +27,9 @@ type prefilter struct {
 	exact      uint8
 	exactLits  *prefilter
 	hitIsMatch bool
+	// and: a second literal set every match also holds, checked in the
+	// candidate line only ("level=" finds the line, "err" confirms).
+	and *prefilter
 }
 
 const (
@@ -46,6 +49,11 @@ func newPrefilter(expr string) prefilter {
 		return prefilter{none: true}
 	}
 	p := literals(set, false)
+	if set.and != nil {
+		if a := literals(*set.and, false); !a.none && len(a.lits) > 0 {
+			p.and = &a
+		}
+	}
 	if lits, fold, ok := pureSet(re); ok {
 		e := literals(litSet{lits: lits, fold: fold}, false)
 		p.exact, p.exactLits = exactAny, &e
@@ -98,6 +106,7 @@ type litSet struct {
 	lits   [][]byte
 	fold   bool
 	starts *[256]bool
+	and    *litSet // another set every match also holds
 }
 
 // score is the length of the shortest literal: longer means fewer false
@@ -117,6 +126,7 @@ func (s litSet) score() int {
 }
 
 func (s *litSet) union(o litSet) {
+	s.and = nil // an alternative need not hold it
 	s.lits = append(s.lits, o.lits...)
 	s.fold = s.fold || o.fold
 	if o.starts != nil {
@@ -166,9 +176,16 @@ func required(re *syntax.Regexp) (litSet, bool) {
 // set of first bytes.
 func requiredConcat(subs []*syntax.Regexp) (litSet, bool) {
 	best, found := litSet{}, false
+	var second *litSet // the best other literal set, for an AND
 	consider := func(s litSet) {
 		if !found || s.score() > best.score() {
+			if found && best.starts == nil && best.and == nil {
+				b := best
+				second = &b
+			}
 			best, found = s, true
+		} else if s.starts == nil && s.and == nil && (second == nil || s.score() > second.score()) {
+			second = &s
 		}
 	}
 	var run [][]byte
@@ -208,6 +225,9 @@ func requiredConcat(subs []*syntax.Regexp) (litSet, bool) {
 		if st, ok := firstBytes(subs[1:]); ok {
 			consider(litSet{starts: st})
 		}
+	}
+	if found && best.and == nil && second != nil && second.score() >= 2 {
+		best.and = second
 	}
 	return best, found
 }
@@ -491,10 +511,23 @@ func asciiFoldOnly(r rune) bool {
 // candidate reports whether line may match.
 func (p *prefilter) candidate(line []byte) bool {
 	if p.none || (p.starts != nil && len(line) > 0 && p.starts[line[0]]) {
-		return true
+		return p.andHolds(line)
 	}
 	for k := range p.lits {
 		if p.find(line, 0, k) >= 0 {
+			return p.andHolds(line)
+		}
+	}
+	return false
+}
+
+// andHolds reports whether line holds one of the and-literals, if any.
+func (p *prefilter) andHolds(line []byte) bool {
+	if p.and == nil {
+		return true
+	}
+	for k := range p.and.lits {
+		if p.and.find(line, 0, k) >= 0 {
 			return true
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -54,8 +53,8 @@ type rule struct {
 	// cont: after a counted line, the lines of the same stream that match
 	// it are part of the same event (a stack trace) and not counted again;
 	// attached: only the line right after the counted one.
-	cont     *regexp.Regexp
-	attached *regexp.Regexp
+	cont     []matcher
+	attached []matcher
 	numLits  int // of all alts' prefilters
 }
 
@@ -63,6 +62,16 @@ type rule struct {
 type matcher struct {
 	re  *regexp.Regexp
 	pre prefilter
+}
+
+// anyMatch reports whether one of ms matches line.
+func anyMatch(ms []matcher, line []byte) bool {
+	for i := range ms {
+		if ms[i].pre.candidate(line) && ms[i].confirm(line) {
+			return true
+		}
+	}
+	return false
 }
 
 // confirm reports whether a line that passed the prefilter matches.
@@ -154,16 +163,16 @@ func parseRules(file string, b []byte) (*ruleSet, error) {
 				if err != nil {
 					return nil, err
 				}
-				exprs := make([]string, len(res))
+				// Kept apart, not joined into one alternation: each anchored
+				// regexp then fails at the first byte, and has a prefilter.
+				ms := make([]matcher, len(res))
 				for i, re := range res {
-					exprs[i] = "(?:" + re.String() + ")"
+					ms[i] = matcher{re: re, pre: newPrefilter(re.String())}
 				}
-				// One regexp: it runs only on lines after a counted one.
-				re := regexp.MustCompile(strings.Join(exprs, "|"))
 				if k.Value == "attached" {
-					r.attached = re
+					r.attached = ms
 				} else {
-					r.cont = re
+					r.cont = ms
 				}
 			case "streams":
 				if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
@@ -188,9 +197,6 @@ func parseRules(file string, b []byte) (*ruleSet, error) {
 		}
 		if !haveRegex {
 			return nil, errAt(item, "rule %q has no regex", r.name)
-		}
-		if r.attached != nil && r.cont == nil {
-			r.cont = regexp.MustCompile(`$^`) // never: attached alone is allowed
 		}
 		if prev, ok := seen[r.name]; ok {
 			return nil, errAt(item, "rule name %q already used on line %d", r.name, prev)

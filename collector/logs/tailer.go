@@ -1373,7 +1373,7 @@ func (t *Tailer) emitAt(w *worker, s *series, stream int, line []byte, from int,
 // literals' next positions are searched lazily and kept across lines.
 func candidateAt(w *worker, p *prefilter, k, from, end int, line []byte) bool {
 	if p.none || (p.starts != nil && len(line) > 0 && p.starts[line[0]]) {
-		return true
+		return p.andHolds(line)
 	}
 	for j := range p.lits {
 		n := &w.next[k+j]
@@ -1388,7 +1388,7 @@ func candidateAt(w *worker, p *prefilter, k, from, end int, line []byte) bool {
 			}
 		}
 		if *n+len(p.lits[j]) <= end {
-			return true
+			return p.andHolds(line)
 		}
 	}
 	return false
@@ -1423,11 +1423,11 @@ const (
 // inEvent reports whether line continues an event rule i counted earlier on
 // this stream (a stack trace); it ends the event if not.
 func (t *Tailer) inEvent(s *series, stream, i int, r *rule, line []byte) bool {
-	if r.cont == nil || s.open[stream] == nil || s.open[stream][i] == evNone {
+	if s.open[stream] == nil || s.open[stream][i] == evNone {
 		return false
 	}
 	st := &s.open[stream][i]
-	if (*st == evHead && r.attached != nil && r.attached.Match(line)) || r.cont.Match(line) {
+	if (*st == evHead && anyMatch(r.attached, line)) || anyMatch(r.cont, line) {
 		*st = evInside
 		return true
 	}
@@ -1441,7 +1441,7 @@ func (t *Tailer) matched(s *series, stream, i int, r *rule) {
 		s.pendMatches = make([]uint64, len(t.rules.rules))
 	}
 	s.pendMatches[i]++
-	if r.cont != nil {
+	if r.cont != nil || r.attached != nil {
 		if s.open[stream] == nil {
 			s.open[stream] = make([]uint8, len(t.rules.rules))
 		}
