@@ -125,3 +125,40 @@ func FuzzParseDocker(f *testing.F) {
 		}
 	})
 }
+
+// TestLooksLikeTimestampAgainstNaive compares the SWAR shape check with a
+// byte-by-byte one on valid timestamps with every byte replaced in turn.
+func TestLooksLikeTimestampAgainstNaive(t *testing.T) {
+	naive := func(b []byte) bool {
+		if len(b) < 20 {
+			return false
+		}
+		for i, c := range b[:19] {
+			want := byte(0)
+			switch i {
+			case 4, 7:
+				want = '-'
+			case 10:
+				want = 'T'
+			case 13, 16:
+				want = ':'
+			}
+			if want != 0 && c != want || want == 0 && (c < '0' || c > '9') {
+				return false
+			}
+		}
+		last := b[len(b)-1]
+		return last == 'Z' || last >= '0' && last <= '9'
+	}
+	for _, ts := range []string{"2025-03-21T14:51:23.233523365Z", "2018-02-13T07:59:37.505201169-05:00", "2025-03-21T14:51:23Z"} {
+		for i := 0; i < len(ts); i++ {
+			for _, c := range []byte{'0', '9', '/', ':', '-', 'T', 'Z', 'a', ' ', 0, 0x80, 0xff, '0' - 1, '9' + 1} {
+				b := []byte(ts)
+				b[i] = c
+				if got, want := looksLikeTimestamp(b), naive(b); got != want {
+					t.Fatalf("looksLikeTimestamp(%q) = %v, want %v", b, got, want)
+				}
+			}
+		}
+	}
+}

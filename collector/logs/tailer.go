@@ -1163,13 +1163,39 @@ func (t *Tailer) consume(w *worker, s *series, f *file, chunk []byte, full, fina
 		pos = nl + 1
 		t.advanceCommit(s, f, f.readOff+int64(pos))
 	}
+	// Fast path for the usual record, a complete CRI line (F) while no
+	// partial line is pending: counted straight away, with the resume point
+	// moved once for the whole run instead of per line. Anything else goes
+	// through record.
+	max := t.cfg.MaxLineBytes
+	commitTo := int64(-1)
 	for pos < len(chunk) {
 		nl := bytes.IndexByte(chunk[pos:], '\n')
 		if nl < 0 {
 			break
 		}
-		t.record(w, s, f, chunk[pos:pos+nl], f.readOff+int64(pos), f.readOff+int64(pos+nl+1))
+		raw := chunk[pos : pos+nl]
+		if f.format == formatCRI && f.skip == nil && !s.join[0].active && !s.join[1].active {
+			if r := parseCRI(raw); r.ok && !r.partial {
+				line, truncated := r.msg, false
+				if len(line) > max {
+					line, truncated = line[:max], true
+				}
+				t.emitAt(w, s, r.stream, line, pos+nl-len(r.msg), truncated)
+				pos += nl + 1
+				commitTo = f.readOff + int64(pos)
+				continue
+			}
+		}
+		if commitTo >= 0 {
+			t.afterRun(s, f, commitTo)
+			commitTo = -1
+		}
+		t.record(w, s, f, raw, f.readOff+int64(pos), f.readOff+int64(pos+nl+1))
 		pos += nl + 1
+	}
+	if commitTo >= 0 {
+		t.afterRun(s, f, commitTo)
 	}
 	if pos == 0 && full {
 		// One record longer than the whole buffer: count its head, skip the rest.
@@ -1252,6 +1278,13 @@ func (t *Tailer) record(w *worker, s *series, f *file, raw []byte, start, end in
 		t.emit(s, r.stream, line, truncated)
 	}
 	t.afterLine(s, f, start, end)
+}
+
+// afterRun moves the resume point after a run of complete lines counted
+// while no partial line was pending (what afterLine does for each).
+func (t *Tailer) afterRun(s *series, f *file, end int64) {
+	s.emitted = s.emitted[:0]
+	t.advanceCommit(s, f, end)
 }
 
 // afterLine moves the resume point after a counted line; while another
