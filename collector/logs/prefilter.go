@@ -538,16 +538,38 @@ func (p *prefilter) andHolds(line []byte) bool {
 func (p *prefilter) find(s []byte, from, k int) int {
 	if p.fold {
 		if len(p.lits[k]) >= 2 {
-			return indexFoldPair(s, from, p.lits[k], p.rare[k])
+			return indexFoldRare(s, from, p.lits[k], p.rare[k])
 		}
 		jl, ju := -2, -2
 		return indexFold(s, from, p.lits[k], p.rare[k], &jl, &ju)
 	}
-	i := bytes.Index(s[from:], p.lits[k])
-	if i < 0 {
-		return -1
+	return indexRare(s, from, p.lits[k], p.rare[k])
+}
+
+// indexRare finds lit in s at or after from by its rarest byte (index k):
+// IndexByte skips whole stretches where bytes.Index would stop at every
+// occurrence of the literal's first byte ('E' of ERROR in every "GET").
+// If the rare byte turns out frequent, bytes.Index takes over.
+func indexRare(s []byte, from int, lit []byte, k int) int {
+	c := lit[k]
+	for i, fails := from+k, 0; i < len(s); fails++ {
+		j := bytes.IndexByte(s[i:], c)
+		if j < 0 {
+			return -1
+		}
+		start := i + j - k
+		if start+len(lit) <= len(s) && bytes.Equal(s[start:start+len(lit)], lit) {
+			return start
+		}
+		i += j + 1
+		if fails > 8 && i-from < fails*32 {
+			if r := bytes.Index(s[start+1:], lit); r >= 0 {
+				return start + 1 + r
+			}
+			return -1
+		}
 	}
-	return from + i
+	return -1
 }
 
 const (
@@ -587,6 +609,50 @@ func indexFoldPair(s []byte, from int, lit []byte, r int) int {
 			if start+len(lit) <= len(s) && equalFoldASCII(s[start:start+len(lit)], lit) {
 				return start
 			}
+		}
+	}
+	return -1
+}
+
+// indexFoldRare finds lit (lower-cased ASCII, len >= 2) in s at or after
+// from, ignoring ASCII case: by IndexByte on both cases of its rarest byte
+// while that byte is rare in s (one hit per 64 bytes or fewer), which skips
+// text far faster than the SWAR pair search; where it is frequent, the pair
+// search takes over.
+func indexFoldRare(s []byte, from int, lit []byte, k int) int {
+	lo := lit[k]
+	up := lo
+	if lo >= 'a' && lo <= 'z' {
+		up = lo - 'a' + 'A'
+	}
+	jl, ju := -2, -2 // next lower/upper-case hit at or after i; -1: none
+	for i, fails := from+k, 0; i < len(s); fails++ {
+		if jl != -1 && jl < i {
+			if jl = bytes.IndexByte(s[i:], lo); jl >= 0 {
+				jl += i
+			}
+		}
+		j := jl
+		if up != lo {
+			if ju != -1 && ju < i {
+				if ju = bytes.IndexByte(s[i:], up); ju >= 0 {
+					ju += i
+				}
+			}
+			if ju >= 0 && (j < 0 || ju < j) {
+				j = ju
+			}
+		}
+		if j < 0 {
+			return -1
+		}
+		start := j - k
+		if start+len(lit) <= len(s) && equalFoldASCII(s[start:start+len(lit)], lit) {
+			return start
+		}
+		i = j + 1
+		if fails > 8 && i-from < fails*64 {
+			return indexFoldPair(s, start+1, lit, k)
 		}
 	}
 	return -1
@@ -663,9 +729,16 @@ func rarest(lit []byte) int {
 	const common = " etaoinsrhldcumfpgwybvkxjqz" // most to least frequent
 	best, bestRank := 0, -1
 	for i, c := range lit {
-		rank := len(common) + 1 // digits, punctuation: rare
-		if c >= 'a' && c <= 'z' || c == ' ' {
+		var rank int
+		switch {
+		case c >= 'a' && c <= 'z' || c == ' ':
 			rank = bytes.IndexByte([]byte(common), c)
+		case c >= 'A' && c <= 'Z': // rarer than lower case, in the same order
+			rank = len(common) + bytes.IndexByte([]byte(common), c+'a'-'A')
+		case c >= '0' && c <= '9' || bytes.IndexByte([]byte(`"=:,.-_/{}[]`), c) >= 0:
+			rank = 1 // timestamps, JSON and logfmt syntax: everywhere
+		default:
+			rank = 2 * len(common) // other punctuation: rare
 		}
 		if rank > bestRank {
 			best, bestRank = i, rank

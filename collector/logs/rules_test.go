@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"bytes"
 	"encoding/json"
 	"math/rand/v2"
 	"regexp"
@@ -181,8 +182,8 @@ func FuzzPrefilter(f *testing.F) {
 	})
 }
 
-// TestFoldSearchAgainstNaive compares the SWAR pair search and the
-// single-byte search with a naive ASCII case-insensitive search, from every
+// TestFoldSearchAgainstNaive compares the SWAR pair search, the
+// single-byte search and the rare-byte search with naive searches, from every
 // start offset, on random text over a small alphabet (many near misses).
 func TestFoldSearchAgainstNaive(t *testing.T) {
 	naive := func(s []byte, from int, lit []byte) int {
@@ -195,10 +196,25 @@ func TestFoldSearchAgainstNaive(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	const alpha = "tTiImMeE  o@`\x00\xff"
-	for _, lit := range []string{"time", "out", "me", "t", "@x", " o"} {
-		p := prefilter{lits: [][]byte{[]byte(lit)}, rare: []int{rarest([]byte(lit))}, fold: true}
+	exactNaive := func(s []byte, from int, lit []byte) int {
+		if i := bytes.Index(s[from:], lit); i >= 0 {
+			return from + i
+		}
+		return -1
+	}
+	for _, lit := range []string{"time", "out", "me", "t", "@x", " o", "TiMe", "ee", "EE", "M"} {
+		fold := lit == strings.ToLower(lit) // else the case-sensitive search
+		naive := naive
+		if !fold {
+			naive = exactNaive
+		}
+		p := prefilter{lits: [][]byte{[]byte(lit)}, rare: []int{rarest([]byte(lit))}, fold: fold}
 		for n := 0; n < 300; n++ {
-			s := make([]byte, rng.IntN(40))
+			size := 40
+			if n%10 == 0 {
+				size = 300 // long enough for the searches to switch method
+			}
+			s := make([]byte, rng.IntN(size))
 			for i := range s {
 				s[i] = alpha[rng.IntN(len(alpha))]
 			}
