@@ -591,6 +591,29 @@ func indexFoldPair(s []byte, from int, lit []byte, r int) int {
 	pa := uint64(lit[k]|0x20) * lsb
 	pb := uint64(lit[k+1]|0x20) * lsb
 	i := from + k
+	// 16 positions per turn as two independent words: fewer branches, and
+	// one bounds check for the four loads.
+	for ; i+17 <= len(s); i += 16 {
+		w := s[i : i+17]
+		x0 := (binary.LittleEndian.Uint64(w[0:]) | bit20) ^ pa
+		y0 := (binary.LittleEndian.Uint64(w[1:]) | bit20) ^ pb
+		x1 := (binary.LittleEndian.Uint64(w[8:]) | bit20) ^ pa
+		y1 := (binary.LittleEndian.Uint64(w[9:]) | bit20) ^ pb
+		m0 := (x0 - lsb) &^ x0 & (y0 - lsb) &^ y0 & msb
+		m1 := (x1 - lsb) &^ x1 & (y1 - lsb) &^ y1 & msb
+		if m0|m1 == 0 {
+			continue
+		}
+		for b, m := range [2]uint64{m0, m1} {
+			for m != 0 {
+				start := i + 8*b + bits.TrailingZeros64(m)/8 - k
+				if start+len(lit) <= len(s) && equalFoldASCII(s[start:start+len(lit)], lit) {
+					return start
+				}
+				m &= m - 1
+			}
+		}
+	}
 	for ; i+9 <= len(s); i += 8 {
 		vx := (binary.LittleEndian.Uint64(s[i:]) | bit20) ^ pa
 		vy := (binary.LittleEndian.Uint64(s[i+1:]) | bit20) ^ pb
