@@ -639,7 +639,7 @@ func indexFoldPair(s []byte, from int, lit []byte, r int) int {
 
 // indexFoldRare finds lit (lower-cased ASCII, len >= 2) in s at or after
 // from, ignoring ASCII case: by IndexByte on both cases of its rarest byte
-// while that byte is rare in s (one hit per 64 bytes or fewer), which skips
+// while that byte is rare in s (one hit per 100 bytes or fewer), which skips
 // text far faster than the SWAR pair search; where it is frequent, the pair
 // search takes over.
 func indexFoldRare(s []byte, from int, lit []byte, k int) int {
@@ -648,22 +648,19 @@ func indexFoldRare(s []byte, from int, lit []byte, k int) int {
 	if lo >= 'a' && lo <= 'z' {
 		up = lo - 'a' + 'A'
 	}
-	jl, ju := -2, -2 // next lower/upper-case hit at or after i; -1: none
 	for i, fails := from+k, 0; i < len(s); fails++ {
-		if jl != -1 && jl < i {
-			if jl = bytes.IndexByte(s[i:], lo); jl >= 0 {
-				jl += i
-			}
+		// The upper case is searched only up to the next lower-case hit:
+		// searching on to the end of s on every call would make a rare
+		// upper case cost O(len(s)) per call.
+		j := bytes.IndexByte(s[i:], lo)
+		limit := len(s)
+		if j >= 0 {
+			j += i
+			limit = j
 		}
-		j := jl
 		if up != lo {
-			if ju != -1 && ju < i {
-				if ju = bytes.IndexByte(s[i:], up); ju >= 0 {
-					ju += i
-				}
-			}
-			if ju >= 0 && (j < 0 || ju < j) {
-				j = ju
+			if u := bytes.IndexByte(s[i:limit], up); u >= 0 {
+				j = i + u
 			}
 		}
 		if j < 0 {
@@ -674,7 +671,9 @@ func indexFoldRare(s []byte, from int, lit []byte, k int) int {
 			return start
 		}
 		i = j + 1
-		if fails > 8 && i-from < fails*64 {
+		// An IndexByte restart costs about as much as the pair search
+		// spends on 100 bytes: below that spacing, the pair search wins.
+		if fails > 8 && i-from < fails*100 {
 			return indexFoldPair(s, start+1, lit, k)
 		}
 	}
