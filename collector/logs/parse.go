@@ -3,6 +3,7 @@ package logs
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -51,12 +52,25 @@ type record struct {
 // (line without its newline). It does not allocate; msg aliases line.
 func parseCRI(line []byte) record {
 	bad := record{stream: streamUnknown, msg: line}
-	// The timestamp is at least 20 bytes and rarely more than 35: a short
-	// loop beats an IndexByte call here.
+	// The timestamp is at least 20 bytes and at most 35 (nanoseconds and
+	// an offset): its end is searched 8 bytes at a time (SWAR), which beats
+	// both a byte loop and an IndexByte call here.
 	sp := -1
-	for i := 19; i < len(line) && i < 40; i++ {
-		if line[i] == ' ' {
-			sp = i
+	for i := 19; i < 40; i += 8 {
+		if i+8 > len(line) {
+			for ; i < len(line) && i < 40; i++ {
+				if line[i] == ' ' {
+					sp = i
+					break
+				}
+			}
+			break
+		}
+		v := binary.LittleEndian.Uint64(line[i:]) ^ 0x2020202020202020 // a space becomes 0
+		if m := (v - lsb) &^ v & msb; m != 0 {
+			if sp = i + bits.TrailingZeros64(m)/8; sp >= 40 { // the lowest flagged byte is exact
+				sp = -1
+			}
 			break
 		}
 	}

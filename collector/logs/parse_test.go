@@ -82,6 +82,20 @@ func FuzzParseCRI(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := parseCRI(b)
+		// The timestamp ends at the first space in [19, 40), found naively.
+		sp := -1
+		for i := 19; i < len(b) && i < 40; i++ {
+			if b[i] == ' ' {
+				sp = i
+				break
+			}
+		}
+		if r.ok && (sp < 0 || !bytes.HasPrefix(b[sp+1:], []byte(streamNames[r.stream]+" "))) {
+			t.Fatalf("parsed %q with the stream not after the first space in [19, 40) (%d)", b, sp)
+		}
+		if sp >= 0 && looksLikeTimestamp(b[:sp]) && len(b) > sp+9 && string(b[sp+1:sp+10]) == "stdout F " && !r.ok {
+			t.Fatalf("%q not parsed", b)
+		}
 		if !r.ok {
 			if !bytes.Equal(r.msg, b) || r.stream != streamUnknown {
 				t.Fatalf("malformed record lost its text")
