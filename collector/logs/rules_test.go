@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -224,5 +226,41 @@ func TestFoldSearchAgainstNaive(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestContinuationPerStream: an event on one stream is not continued or
+// ended by the other stream's lines; attached lines continue it only right
+// after its head; a user rules file can declare both.
+func TestContinuationPerStream(t *testing.T) {
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(rules, []byte("rules:\n  - name: crash\n    regex: boom\n    continuation: '^\\s'\n    attached: ['^goroutine ']\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tl, err := NewTailer(Config{Path: t.TempDir(), RulesFile: rules}, log.NewNopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []struct{ stream, msg string }{
+		{"stderr", "boom a"},         // counted
+		{"stdout", "plain"},          // other stream: does not end stderr's event
+		{"stderr", "goroutine boom"}, // attached: right after the head on stderr
+		{"stdout", "boom b"},         // counted
+		{"stderr", "\tboom"},         // continues a
+		{"stderr", "goroutine boom"}, // not right after the head: counted
+		{"stdout", "\tboom"},         // continues b
+		{"stderr", "\tboom"},         // continues the last stderr event
+	}
+	var b strings.Builder
+	for _, r := range recs {
+		b.WriteString("2025-03-21T14:51:23.233523365Z " + r.stream + " F " + r.msg + "\n")
+	}
+	ct := &container{matches: make([]atomic.Uint64, 1)}
+	chunk := []byte(b.String())
+	if n := tl.consume(newWorker(0, tl.rules.numLits), &series{c: ct}, &file{current: true}, chunk, false, false); n != len(chunk) {
+		t.Fatalf("consumed %d of %d", n, len(chunk))
+	}
+	if got := ct.matches[0].Load(); got != 3 {
+		t.Errorf("crash events = %d, want 3", got)
 	}
 }
