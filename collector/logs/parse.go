@@ -2,6 +2,8 @@ package logs
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -50,12 +52,25 @@ type record struct {
 // (line without its newline). It does not allocate; msg aliases line.
 func parseCRI(line []byte) record {
 	bad := record{stream: streamUnknown, msg: line}
-	// The timestamp is at least 20 bytes and rarely more than 35: a short
-	// loop beats an IndexByte call here.
+	// The timestamp is at least 20 bytes and at most 35 (nanoseconds and
+	// an offset): its end is searched 8 bytes at a time (SWAR), which beats
+	// both a byte loop and an IndexByte call here.
 	sp := -1
-	for i := 19; i < len(line) && i < 40; i++ {
-		if line[i] == ' ' {
-			sp = i
+	for i := 19; i < 40; i += 8 {
+		if i+8 > len(line) {
+			for ; i < len(line) && i < 40; i++ {
+				if line[i] == ' ' {
+					sp = i
+					break
+				}
+			}
+			break
+		}
+		v := binary.LittleEndian.Uint64(line[i:]) ^ 0x2020202020202020 // a space becomes 0
+		if m := (v - lsb) &^ v & msb; m != 0 {
+			if sp = i + bits.TrailingZeros64(m)/8; sp >= 40 { // the lowest flagged byte is exact
+				sp = -1
+			}
 			break
 		}
 	}
@@ -100,16 +115,33 @@ func parseCRI(line []byte) record {
 // ("2006-01-02T15:04:05" then fraction and Z or a numeric offset). Parsing the
 // time fully would cost more than the rest of the line; its value is unused.
 func looksLikeTimestamp(b []byte) bool {
-	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' {
+	if len(b) < 20 {
 		return false
 	}
-	for _, i := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
-		if b[i] < '0' || b[i] > '9' {
-			return false
-		}
+	// "2006-01-02T15:04:05" as two overlapping 8-byte words checked at once
+	// (SWAR): the separators compared under a mask, then replaced by '0' so
+	// that every byte must be a digit. This runs once per line.
+	const (
+		sepA  = 0x0000FF0000FF0000 // bytes 2 and 5 of b[2:10]: '-' '-'
+		wantA = 0x00002D00002D0000
+		sepB  = 0x00FF0000FF0000FF // bytes 0, 3, 6 of b[10:18]: 'T' ':' ':'
+		wantB = 0x003A00003A000054
+	)
+	a := binary.LittleEndian.Uint64(b[2:10])
+	c := binary.LittleEndian.Uint64(b[10:18])
+	if a&sepA != wantA || c&sepB != wantB || !digits8(a&^sepA|0x3030303030303030&sepA) ||
+		!digits8(c&^sepB|0x3030303030303030&sepB) || b[0]-'0' > 9 || b[1]-'0' > 9 || b[18]-'0' > 9 {
+		return false
 	}
 	last := b[len(b)-1]
-	return last == 'Z' || (last >= '0' && last <= '9')
+	return last == 'Z' || last-'0' <= 9
+}
+
+// digits8 reports whether all 8 bytes of v are ASCII digits. A byte below
+// '0' borrows, one above '9' carries into its top bit; either only happens
+// when some byte is not a digit, so the result is exact.
+func digits8(v uint64) bool {
+	return (v|(v+0x4646464646464646)|(v-0x3030303030303030))&0x8080808080808080 == 0
 }
 
 // parseDocker parses a json-file record {"log":…,"stream":…,"time":…}.

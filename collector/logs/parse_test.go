@@ -82,6 +82,20 @@ func FuzzParseCRI(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := parseCRI(b)
+		// The timestamp ends at the first space in [19, 40), found naively.
+		sp := -1
+		for i := 19; i < len(b) && i < 40; i++ {
+			if b[i] == ' ' {
+				sp = i
+				break
+			}
+		}
+		if r.ok && (sp < 0 || !bytes.HasPrefix(b[sp+1:], []byte(streamNames[r.stream]+" "))) {
+			t.Fatalf("parsed %q with the stream not after the first space in [19, 40) (%d)", b, sp)
+		}
+		if sp >= 0 && looksLikeTimestamp(b[:sp]) && len(b) > sp+9 && string(b[sp+1:sp+10]) == "stdout F " && !r.ok {
+			t.Fatalf("%q not parsed", b)
+		}
 		if !r.ok {
 			if !bytes.Equal(r.msg, b) || r.stream != streamUnknown {
 				t.Fatalf("malformed record lost its text")
@@ -124,4 +138,41 @@ func FuzzParseDocker(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLooksLikeTimestampAgainstNaive compares the SWAR shape check with a
+// byte-by-byte one on valid timestamps with every byte replaced in turn.
+func TestLooksLikeTimestampAgainstNaive(t *testing.T) {
+	naive := func(b []byte) bool {
+		if len(b) < 20 {
+			return false
+		}
+		for i, c := range b[:19] {
+			want := byte(0)
+			switch i {
+			case 4, 7:
+				want = '-'
+			case 10:
+				want = 'T'
+			case 13, 16:
+				want = ':'
+			}
+			if want != 0 && c != want || want == 0 && (c < '0' || c > '9') {
+				return false
+			}
+		}
+		last := b[len(b)-1]
+		return last == 'Z' || last >= '0' && last <= '9'
+	}
+	for _, ts := range []string{"2025-03-21T14:51:23.233523365Z", "2018-02-13T07:59:37.505201169-05:00", "2025-03-21T14:51:23Z"} {
+		for i := 0; i < len(ts); i++ {
+			for _, c := range []byte{'0', '9', '/', ':', '-', 'T', 'Z', 'a', ' ', 0, 0x80, 0xff, '0' - 1, '9' + 1} {
+				b := []byte(ts)
+				b[i] = c
+				if got, want := looksLikeTimestamp(b), naive(b); got != want {
+					t.Fatalf("looksLikeTimestamp(%q) = %v, want %v", b, got, want)
+				}
+			}
+		}
+	}
 }

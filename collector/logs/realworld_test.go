@@ -10,11 +10,15 @@ import (
 	"testing"
 )
 
-// independentCount counts logical lines and rule matches of a real file by a
-// different method than the tailer: strings.Fields on CRI records,
-// encoding/json on docker ones. Records without a final newline are still
-// being written and are not expected to count.
-func independentCount(t *testing.T, path string) (lines map[string]uint64, matches map[string]uint64, malformed uint64) {
+// logicalLine is one logical line of a log file; stream "unknown" is a
+// malformed record, msg then its raw text.
+type logicalLine struct{ stream, msg string }
+
+// logicalLines splits a real file into logical lines by a different method
+// than the tailer: strings.SplitN on CRI records, encoding/json on docker
+// ones. Records without a final newline are still being written and are not
+// expected to count.
+func logicalLines(t *testing.T, path string) (out []logicalLine, malformed uint64) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -26,17 +30,7 @@ func independentCount(t *testing.T, path string) (lines map[string]uint64, match
 	} else {
 		text = ""
 	}
-	rules := map[string]*regexp.Regexp{"error": regexp.MustCompile(`ERROR|EXCEPTION`), "timeout": regexp.MustCompile(`(?i)timed? ?out`)}
-	lines, matches = map[string]uint64{}, map[string]uint64{}
 	pending := map[string]string{}
-	count := func(stream, msg string) {
-		lines[stream]++
-		for name, re := range rules {
-			if re.MatchString(msg) {
-				matches[name]++
-			}
-		}
-	}
 	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -45,12 +39,12 @@ func independentCount(t *testing.T, path string) (lines map[string]uint64, match
 			var d struct{ Log, Stream string }
 			if err := json.Unmarshal([]byte(rec), &d); err != nil || (d.Stream != "stdout" && d.Stream != "stderr") {
 				malformed++
-				count("unknown", rec)
+				out = append(out, logicalLine{"unknown", rec})
 				continue
 			}
 			pending[d.Stream] += d.Log
 			if strings.HasSuffix(d.Log, "\n") {
-				count(d.Stream, strings.TrimSuffix(pending[d.Stream], "\n"))
+				out = append(out, logicalLine{d.Stream, strings.TrimSuffix(pending[d.Stream], "\n")})
 				pending[d.Stream] = ""
 			}
 			continue
@@ -58,7 +52,7 @@ func independentCount(t *testing.T, path string) (lines map[string]uint64, match
 		parts := strings.SplitN(rec, " ", 4)
 		if len(parts) < 3 || (parts[1] != "stdout" && parts[1] != "stderr") || (parts[2] != "F" && parts[2] != "P") {
 			malformed++
-			count("unknown", rec)
+			out = append(out, logicalLine{"unknown", rec})
 			continue
 		}
 		msg := ""
@@ -67,8 +61,26 @@ func independentCount(t *testing.T, path string) (lines map[string]uint64, match
 		}
 		pending[parts[1]] += msg
 		if parts[2] == "F" {
-			count(parts[1], pending[parts[1]])
+			out = append(out, logicalLine{parts[1], pending[parts[1]]})
 			pending[parts[1]] = ""
+		}
+	}
+	return out, malformed
+}
+
+// independentCount counts logical lines and matches of the test rules
+// (testdata/logs/rules.yaml) in a real file.
+func independentCount(t *testing.T, path string) (lines map[string]uint64, matches map[string]uint64, malformed uint64) {
+	t.Helper()
+	rules := map[string]*regexp.Regexp{"error": regexp.MustCompile(`ERROR|EXCEPTION`), "timeout": regexp.MustCompile(`(?i)timed? ?out`)}
+	lines, matches = map[string]uint64{}, map[string]uint64{}
+	ll, malformed := logicalLines(t, path)
+	for _, l := range ll {
+		lines[l.stream]++
+		for name, re := range rules {
+			if re.MatchString(l.msg) {
+				matches[name]++
+			}
 		}
 	}
 	return lines, matches, malformed

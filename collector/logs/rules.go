@@ -1,37 +1,85 @@
 package logs
 
 import (
-	"bytes"
-	"encoding/binary"
 	"fmt"
-	"math/bits"
 	"os"
 	"regexp"
-	"regexp/syntax"
-	"unicode"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
 
-// DefaultRulesYAML is the rule set used without --logs.rules-file. The first
-// rule is the seed's ERROR|EXCEPTION scan; docs/logs.md lists them.
+// DefaultRulesYAML is the rule set used without --logs.rules-file: one rule,
+// so that the mixin's sum over rules counts each error once. docs/logs.md
+// explains each pattern.
 const DefaultRulesYAML = `rules:
   - name: error
-    regex: 'ERROR|EXCEPTION'
-  - name: panic
-    regex: '^panic: |^fatal error: '
-    streams: [stderr]
-  - name: oom
-    regex: 'OutOfMemoryError|(?i)out of memory'
+    regex:
+      # level words in any case, as whole words: ERROR, Error:, [error], SEVERE
+      # ((?-i:[Ss]): under (?i) an s also matches U+017F, which no literal
+      # search can skip to)
+      - '(?i)\b(?:error|fatal|critical|crit|emerg|exception|(?-i:[Ss])evere)\b'
+      # klog: E or F, then MMDD (E1003 05:25:08.939282 …)
+      - '^[EF]\d{4} \d\d:\d\d:\d\d'
+      # JSON and logfmt level fields with values the words above miss
+      - '"(?:level|lvl|severity|loglevel)" ?: ?(?:"(?i:err|eror|alert|emergency|panic|dpanic)"|[56]0\b)'
+      - '\b(?:level|lvl|severity)="?(?i:err|eror|alert|emergency|panic|dpanic)\b'
+      # Go panics ("fatal error: …" has a level word)
+      - '^panic: '
+      # JVM stack trace heads (java.lang.IllegalStateException: boom), Python tracebacks
+      - '^(?:[\w$]+\.)+[\w$]*(?:Exception|Error)(?::|$)'
+      - '^Traceback \(most recent call last\):'
+    # A stack trace is one event with the line that starts it.
+    continuation:
+      - '^\s'
+      - '^$'
+      - '^Caused by: '
+      - '^goroutine \d+ '
+      - '^created by '
+      - '^\[signal '
+      - '^[\w./*()-]+\(.*\)$'
+      - '^Traceback \(most recent call last\):'
+      - '^[A-Za-z_]\w*(?:Error|Exception|Warning)(?::|$)'
+      - '^(?:The above exception was the direct cause|During handling of the above exception)'
+    # An exception printed right after the logger's own error line.
+    attached:
+      - '^(?:[\w$]+\.)+[\w$]*(?:Exception|Error)(?::|$)'
 `
 
 // rule is one compiled matching rule.
 type rule struct {
 	name    string
-	re      *regexp.Regexp
-	streams [numStreams]bool // which streams it applies to
-	pre     prefilter
+	alts    []matcher // the rule matches a line when any of them does
+	streams [numStreams]bool
+	// cont: after a counted line, the lines of the same stream that match
+	// it are part of the same event (a stack trace) and not counted again;
+	// attached: only the line right after the counted one.
+	cont     []matcher
+	attached []matcher
+	numLits  int // of all alts' prefilters
+}
+
+// matcher is one regexp of a rule with its prefilter.
+type matcher struct {
+	re  *regexp.Regexp
+	pre prefilter
+}
+
+// anyMatch reports whether one of ms matches line.
+func anyMatch(ms []matcher, line []byte) bool {
+	for i := range ms {
+		if ms[i].pre.candidate(line) && ms[i].confirm(line) {
+			return true
+		}
+	}
+	return false
+}
+
+// confirm reports whether a line that passed the prefilter matches.
+func (m *matcher) confirm(line []byte) bool {
+	if m.pre.exact != exactNo {
+		return m.pre.matches(line)
+	}
+	return m.re.Match(line)
 }
 
 type ruleSet struct {
@@ -102,15 +150,30 @@ func parseRules(file string, b []byte) (*ruleSet, error) {
 				}
 				r.name = v.Value
 			case "regex":
-				if v.Kind != yaml.ScalarNode || v.Value == "" {
-					return nil, errAt(v, "regex must be a non-empty string")
-				}
-				re, err := regexp.Compile(v.Value)
+				res, err := regexList(v, "regex", errAt)
 				if err != nil {
-					return nil, errAt(v, "invalid regex %q: %v (Go RE2 syntax, see https://golang.org/s/re2syntax)", v.Value, err)
+					return nil, err
 				}
-				r.re = re
+				for _, re := range res {
+					r.alts = append(r.alts, matcher{re: re, pre: newPrefilter(re.String())})
+				}
 				haveRegex = true
+			case "continuation", "attached":
+				res, err := regexList(v, k.Value, errAt)
+				if err != nil {
+					return nil, err
+				}
+				// Kept apart, not joined into one alternation: each anchored
+				// regexp then fails at the first byte, and has a prefilter.
+				ms := make([]matcher, len(res))
+				for i, re := range res {
+					ms[i] = matcher{re: re, pre: newPrefilter(re.String())}
+				}
+				if k.Value == "attached" {
+					r.attached = ms
+				} else {
+					r.cont = ms
+				}
 			case "streams":
 				if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
 					return nil, errAt(v, "streams must be a non-empty list of stdout and/or stderr")
@@ -126,7 +189,7 @@ func parseRules(file string, b []byte) (*ruleSet, error) {
 					}
 				}
 			default:
-				return nil, errAt(k, "unknown key %q in rule; known keys: name, regex, streams", k.Value)
+				return nil, errAt(k, "unknown key %q in rule; known keys: name, regex, streams, continuation, attached", k.Value)
 			}
 		}
 		if r.name == "" {
@@ -143,274 +206,35 @@ func parseRules(file string, b []byte) (*ruleSet, error) {
 			// no streams: every stream, including malformed records
 			r.streams = [numStreams]bool{true, true, true}
 		}
-		r.pre = newPrefilter(r.re.String())
-		rs.numLits += len(r.pre.lits)
+		for _, m := range r.alts {
+			r.numLits += len(m.pre.lits)
+		}
+		rs.numLits += r.numLits
 		rs.rules = append(rs.rules, r)
 	}
 	return rs, nil
 }
 
-// prefilter holds literals of which every match of a rule contains at least
-// one. Lines containing none skip the regexp, which is where Go's regexp
-// engine is slow (it scans the whole line to fail).
-type prefilter struct {
-	lits [][]byte
-	rare []int // per literal: index of its rarest byte (fold search)
-	fold bool  // ASCII case-insensitive search
-	none bool  // no usable literal: always run the regexp
-}
-
-func newPrefilter(expr string) prefilter {
-	re, err := syntax.Parse(expr, syntax.Perl)
-	if err != nil {
-		return prefilter{none: true}
+// regexList compiles a rule's regex or continuation: one string, or a list
+// of strings of which any may match.
+func regexList(v *yaml.Node, key string, errAt func(*yaml.Node, string, ...any) error) ([]*regexp.Regexp, error) {
+	items := []*yaml.Node{v}
+	if v.Kind == yaml.SequenceNode {
+		items = v.Content
 	}
-	set, ok := required(re.Simplify())
-	if !ok || len(set.lits) == 0 {
-		return prefilter{none: true}
+	if len(items) == 0 {
+		return nil, errAt(v, "%s must be a non-empty string or a non-empty list of strings", key)
 	}
-	p := prefilter{fold: set.fold}
-	for _, l := range set.lits {
-		if len(l) == 0 {
-			return prefilter{none: true}
+	var out []*regexp.Regexp
+	for _, n := range items {
+		if n.Kind != yaml.ScalarNode || n.Value == "" {
+			return nil, errAt(n, "%s must be a non-empty string or a non-empty list of strings", key)
 		}
-		if set.fold {
-			l = toLowerASCII(l)
+		re, err := regexp.Compile(n.Value)
+		if err != nil {
+			return nil, errAt(n, "invalid regex %q: %v (Go RE2 syntax, see https://golang.org/s/re2syntax)", n.Value, err)
 		}
-		p.lits = append(p.lits, l)
-		p.rare = append(p.rare, rarest(l))
+		out = append(out, re)
 	}
-	return p
-}
-
-type litSet struct {
-	lits [][]byte
-	fold bool
-}
-
-// score is the length of the shortest literal: longer means fewer false
-// candidates.
-func (s litSet) score() int {
-	m := -1
-	for _, l := range s.lits {
-		if m < 0 || len(l) < m {
-			m = len(l)
-		}
-	}
-	return m
-}
-
-// required returns a set of literals at least one of which occurs in any
-// text that re matches.
-func required(re *syntax.Regexp) (litSet, bool) {
-	switch re.Op {
-	case syntax.OpLiteral:
-		fold := re.Flags&syntax.FoldCase != 0
-		var b []byte
-		for _, r := range re.Rune {
-			if r == utf8.RuneError {
-				return litSet{}, false // matches invalid bytes too
-			}
-			if fold && !asciiFoldOnly(r) {
-				return litSet{}, false
-			}
-			b = utf8.AppendRune(b, r)
-		}
-		return litSet{lits: [][]byte{b}, fold: fold}, true
-	case syntax.OpCapture, syntax.OpPlus:
-		return required(re.Sub[0])
-	case syntax.OpRepeat:
-		if re.Min >= 1 {
-			return required(re.Sub[0])
-		}
-		return litSet{}, false
-	case syntax.OpConcat:
-		best, found := litSet{}, false
-		for _, sub := range re.Sub {
-			s, ok := required(sub)
-			if ok && (!found || s.score() > best.score()) {
-				best, found = s, true
-			}
-		}
-		return best, found
-	case syntax.OpAlternate:
-		var out litSet
-		for _, sub := range re.Sub {
-			s, ok := required(sub)
-			if !ok {
-				return litSet{}, false
-			}
-			out.lits = append(out.lits, s.lits...)
-			out.fold = out.fold || s.fold
-		}
-		return out, true
-	}
-	return litSet{}, false
-}
-
-// asciiFoldOnly reports whether r is ASCII and every rune that case-folds to
-// it is ASCII too (not so for k: U+212A KELVIN SIGN, s: U+017F LONG S).
-func asciiFoldOnly(r rune) bool {
-	if r >= utf8.RuneSelf {
-		return false
-	}
-	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-		if f >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
-// candidate reports whether line may match.
-func (p *prefilter) candidate(line []byte) bool {
-	if p.none {
-		return true
-	}
-	for k := range p.lits {
-		if p.find(line, 0, k) >= 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// find returns the index of literal k in s at or after from, or -1.
-func (p *prefilter) find(s []byte, from, k int) int {
-	if p.fold {
-		if len(p.lits[k]) >= 2 {
-			return indexFoldPair(s, from, p.lits[k], p.rare[k])
-		}
-		jl, ju := -2, -2
-		return indexFold(s, from, p.lits[k], p.rare[k], &jl, &ju)
-	}
-	i := bytes.Index(s[from:], p.lits[k])
-	if i < 0 {
-		return -1
-	}
-	return from + i
-}
-
-const (
-	lsb   = 0x0101010101010101
-	msb   = 0x8080808080808080
-	bit20 = 0x2020202020202020
-)
-
-// indexFoldPair finds lit (lower-cased ASCII, len >= 2) in s at or after
-// from, ignoring ASCII case. It tests 8 positions at a time (SWAR) for the
-// byte pair lit[k:k+2] with bit 0x20 forced on both sides, which equates
-// the two cases of a letter; each hit is verified. A pair is far rarer than
-// a single letter, so verifications are few.
-func indexFoldPair(s []byte, from int, lit []byte, r int) int {
-	k := r
-	if k+1 >= len(lit) {
-		k = len(lit) - 2
-	}
-	pa := uint64(lit[k]|0x20) * lsb
-	pb := uint64(lit[k+1]|0x20) * lsb
-	i := from + k
-	for ; i+9 <= len(s); i += 8 {
-		vx := (binary.LittleEndian.Uint64(s[i:]) | bit20) ^ pa
-		vy := (binary.LittleEndian.Uint64(s[i+1:]) | bit20) ^ pb
-		m := (vx - lsb) &^ vx & (vy - lsb) &^ vy & msb
-		for m != 0 {
-			start := i + bits.TrailingZeros64(m)/8 - k
-			if start+len(lit) <= len(s) && equalFoldASCII(s[start:start+len(lit)], lit) {
-				return start
-			}
-			m &= m - 1
-		}
-	}
-	for ; i+1 < len(s); i++ {
-		if s[i]|0x20 == lit[k]|0x20 && s[i+1]|0x20 == lit[k+1]|0x20 {
-			start := i - k
-			if start+len(lit) <= len(s) && equalFoldASCII(s[start:start+len(lit)], lit) {
-				return start
-			}
-		}
-	}
-	return -1
-}
-
-// indexFold finds lit (lower-case ASCII letters and other bytes) in s at or
-// after from, ignoring ASCII case. It scans for the literal's rarest byte
-// (index k) with IndexByte, in both cases, and verifies around each hit.
-// *jl and *ju cache the next positions of the lower- and upper-case rare
-// byte (-2: unknown, -1: none left) across calls over the same s, so that a
-// rare case variant is not searched for again on every call.
-func indexFold(s []byte, from int, lit []byte, k int, jl, ju *int) int {
-	lo := lit[k]
-	up := lo
-	if lo >= 'a' && lo <= 'z' {
-		up = lo - 'a' + 'A'
-	}
-	i := from + k
-	for i < len(s) {
-		if *jl != -1 && *jl < i {
-			if *jl = bytes.IndexByte(s[i:], lo); *jl >= 0 {
-				*jl += i
-			}
-		}
-		j := *jl
-		if up != lo {
-			if *ju != -1 && *ju < i {
-				if *ju = bytes.IndexByte(s[i:], up); *ju >= 0 {
-					*ju += i
-				}
-			}
-			if *ju >= 0 && (j < 0 || *ju < j) {
-				j = *ju
-			}
-		}
-		if j < 0 {
-			return -1
-		}
-		start := j - k
-		if start+len(lit) <= len(s) && equalFoldASCII(s[start:start+len(lit)], lit) {
-			return start
-		}
-		i = j + 1
-	}
-	return -1
-}
-
-func toLowerASCII(b []byte) []byte {
-	out := make([]byte, len(b))
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		out[i] = c
-	}
-	return out
-}
-
-func equalFoldASCII(s, lower []byte) bool {
-	for i, c := range s {
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// rarest returns the index of the byte of lit least frequent in log text,
-// by a rough English/log letter ranking.
-func rarest(lit []byte) int {
-	const common = " etaoinsrhldcumfpgwybvkxjqz" // most to least frequent
-	best, bestRank := 0, -1
-	for i, c := range lit {
-		rank := len(common) + 1 // digits, punctuation: rare
-		if c >= 'a' && c <= 'z' || c == ' ' {
-			rank = bytes.IndexByte([]byte(common), c)
-		}
-		if rank > bestRank {
-			best, bestRank = i, rank
-		}
-	}
-	return best
+	return out, nil
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -110,9 +111,13 @@ type series struct {
 	active  bool // the newest restart of its container: keeps its fd open
 	// Counts not yet added to the container's atomics: batched per chunk so a
 	// line costs no atomic operation.
-	pendLines [numStreams]uint64
-	pendBytes uint64
-	gone      bool
+	pendLines   [numStreams]uint64
+	pendBytes   uint64
+	pendMatches []uint64 // by rule
+	// open[stream][rule]: the last line of the stream was counted by a rule
+	// with a continuation, so the next may continue its event.
+	open [numStreams][]uint8
+	gone bool
 }
 
 type emittedRec struct {
@@ -174,6 +179,8 @@ type Tailer struct {
 	rules  *ruleSet
 	logger log.Logger
 
+	probs *problems
+
 	mu         sync.Mutex
 	containers map[string]*container
 	badPaths   map[string]bool
@@ -199,6 +206,8 @@ type Tailer struct {
 	stopErr  error
 	saveMu   sync.Mutex
 
+	readDir func(string) ([]os.DirEntry, error) // os.ReadDir; tests inject failures
+
 	// Test hooks, to rename files at the racy points of a scan.
 	afterList func(dir string)  // between a container's ReadDir and its Stats
 	afterStat func(dir string)  // between a series' Stats and its Opens
@@ -220,6 +229,8 @@ func NewTailer(cfg Config, logger log.Logger) (*Tailer, error) {
 		cfg:        cfg,
 		rules:      rules,
 		logger:     logger,
+		probs:      newProblems(logger, cfg.Poll),
+		readDir:    os.ReadDir,
 		containers: map[string]*container{},
 		badPaths:   map[string]bool{},
 		watched:    map[string]bool{},
@@ -359,10 +370,17 @@ func (t *Tailer) watch(dir string) {
 // unread bytes.
 func (t *Tailer) scan() {
 	root := t.cfg.Path
-	pods, err := os.ReadDir(root)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	pods, err := t.readDir(root)
+	if err != nil {
 		t.errs[errStat].Add(1)
-		level.Warn(t.logger).Log("msg", "cannot list log directory", "dir", root, "err", err)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			t.probs.report(root, "log path does not exist; nothing to read until it appears", "set --logs.path to the kubelet pod log root (usually /var/log/pods) and mount it into the container", nil)
+		case errors.Is(err, syscall.ENOTDIR):
+			t.probs.report(root, "log path is not a directory", "--logs.path takes the kubelet pod log root, the directory holding <namespace>_<pod>_<uid>/<container>/<N>.log, not a log file", nil)
+		default:
+			t.probs.report(root, "cannot list log path", "kubepulse needs read and execute permission on --logs.path", err)
+		}
 	}
 	t.mu.Lock()
 	t.watch(root)
@@ -381,9 +399,13 @@ func (t *Tailer) scan() {
 		t.mu.Lock()
 		t.watch(podDir)
 		t.mu.Unlock()
-		cents, err := os.ReadDir(podDir)
+		cents, err := t.readDir(podDir)
 		if err != nil {
-			continue // removed while listing
+			if !errors.Is(err, fs.ErrNotExist) { // else removed while listing
+				t.errs[errOpen].Add(1)
+				t.probs.report(podDir, "cannot list pod log directory; its containers are not counted", permHint, err)
+			}
+			continue
 		}
 		for _, ce := range cents {
 			if !ce.IsDir() {
@@ -437,9 +459,12 @@ func (t *Tailer) scan() {
 			t.scanSeries(s, nil)
 		}
 	}
+	t.probs.sweep()
 	t.scanned.Store(true)
 	t.scans.Add(1)
 }
+
+const permHint = "kubepulse needs read permission on the log files and read+execute on their directories (the DaemonSet runs as root with /var/log/pods mounted read-only)"
 
 func (t *Tailer) badPath(path, why string) {
 	t.mu.Lock()
@@ -480,8 +505,12 @@ func logSeries(e fs.DirEntry) (int, bool) {
 }
 
 func (t *Tailer) scanContainer(dir, ns, pod, name string) {
-	ents, err := os.ReadDir(dir)
+	ents, err := t.readDir(dir)
 	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.errs[errOpen].Add(1)
+			t.probs.report(dir, "cannot list container log directory; its files are not counted", permHint, err)
+		}
 		return
 	}
 	if t.afterList != nil {
@@ -739,10 +768,12 @@ func (t *Tailer) sizeNow(f *file, path string, listed int64) int64 {
 func (t *Tailer) stat(s *series, names []string) []listed {
 	var ls []listed
 	for _, name := range names {
-		st, err := os.Stat(filepath.Join(s.c.dir, name))
+		p := filepath.Join(s.c.dir, name)
+		st, err := os.Stat(p)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				t.errs[errStat].Add(1)
+				t.probs.report(p, "cannot stat log file", permHint, err)
 			}
 			continue
 		}
@@ -793,6 +824,7 @@ func (t *Tailer) resumeFile(s *series, nf *file, saved *savedPositions, path str
 	}
 	if err != nil {
 		t.errs[errOpen].Add(1)
+		t.probs.report(path, "cannot open log file", permHint, err)
 		return true // unreadable: kept, so that reads count their errors
 	}
 	defer fd.Close()
@@ -1025,10 +1057,12 @@ func (t *Tailer) readFile(ctx context.Context, w *worker, s *series, f *file, bu
 		if f.gone || f.size <= f.readOff {
 			return budget, true
 		}
-		fd, err := os.Open(filepath.Join(s.c.dir, f.name))
+		p := filepath.Join(s.c.dir, f.name)
+		fd, err := os.Open(p)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				t.errs[errOpen].Add(1)
+				t.probs.report(p, "cannot open log file", permHint, err)
 			}
 			return budget, false
 		}
@@ -1052,7 +1086,7 @@ func (t *Tailer) readFile(ctx context.Context, w *worker, s *series, f *file, bu
 		n, err := f.fd.ReadAt(w.buf, f.readOff)
 		if err != nil && err != io.EOF {
 			t.errs[errRead].Add(1)
-			level.Warn(t.logger).Log("msg", "read error", "file", filepath.Join(s.c.dir, f.name), "err", err)
+			t.probs.report(filepath.Join(s.c.dir, f.name), "cannot read log file", "", err)
 			return budget, false
 		}
 		if n == 0 {
@@ -1129,13 +1163,39 @@ func (t *Tailer) consume(w *worker, s *series, f *file, chunk []byte, full, fina
 		pos = nl + 1
 		t.advanceCommit(s, f, f.readOff+int64(pos))
 	}
+	// Fast path for the usual record, a complete CRI line (F) while no
+	// partial line is pending: counted straight away, with the resume point
+	// moved once for the whole run instead of per line. Anything else goes
+	// through record.
+	max := t.cfg.MaxLineBytes
+	commitTo := int64(-1)
 	for pos < len(chunk) {
 		nl := bytes.IndexByte(chunk[pos:], '\n')
 		if nl < 0 {
 			break
 		}
-		t.record(w, s, f, chunk[pos:pos+nl], f.readOff+int64(pos), f.readOff+int64(pos+nl+1))
+		raw := chunk[pos : pos+nl]
+		if f.format == formatCRI && f.skip == nil && !s.join[0].active && !s.join[1].active {
+			if r := parseCRI(raw); r.ok && !r.partial {
+				line, truncated := r.msg, false
+				if len(line) > max {
+					line, truncated = line[:max], true
+				}
+				t.emitAt(w, s, r.stream, line, pos+nl-len(r.msg), truncated)
+				pos += nl + 1
+				commitTo = f.readOff + int64(pos)
+				continue
+			}
+		}
+		if commitTo >= 0 {
+			t.afterRun(s, f, commitTo)
+			commitTo = -1
+		}
+		t.record(w, s, f, raw, f.readOff+int64(pos), f.readOff+int64(pos+nl+1))
 		pos += nl + 1
+	}
+	if commitTo >= 0 {
+		t.afterRun(s, f, commitTo)
 	}
 	if pos == 0 && full {
 		// One record longer than the whole buffer: count its head, skip the rest.
@@ -1220,6 +1280,13 @@ func (t *Tailer) record(w *worker, s *series, f *file, raw []byte, start, end in
 	t.afterLine(s, f, start, end)
 }
 
+// afterRun moves the resume point after a run of complete lines counted
+// while no partial line was pending (what afterLine does for each).
+func (t *Tailer) afterRun(s *series, f *file, end int64) {
+	s.emitted = s.emitted[:0]
+	t.advanceCommit(s, f, end)
+}
+
 // afterLine moves the resume point after a counted line; while another
 // stream's partial line is pending it instead remembers the record, so a
 // restart from the pending line's start does not count it twice.
@@ -1299,12 +1366,17 @@ func (t *Tailer) flushPending(s *series) {
 		s.c.bytes.Add(s.pendBytes)
 		s.pendBytes = 0
 	}
+	for i, n := range s.pendMatches {
+		if n > 0 {
+			s.c.matches[i].Add(n)
+			s.pendMatches[i] = 0
+		}
+	}
 }
 
 // emitAt counts a line that is chunk[from:from+len(line)] of the worker's
 // current chunk.
 func (t *Tailer) emitAt(w *worker, s *series, stream int, line []byte, from int, truncated bool) {
-	c := s.c
 	s.pendLines[stream]++
 	if truncated {
 		t.truncLines.Add(1)
@@ -1312,44 +1384,100 @@ func (t *Tailer) emitAt(w *worker, s *series, stream int, line []byte, from int,
 	end := from + len(line)
 	k := 0
 	for i, r := range t.rules.rules {
-		p := &r.pre
-		if !r.streams[stream] {
-			k += len(p.lits)
+		if !r.streams[stream] || t.inEvent(s, stream, i, r, line) {
+			k += r.numLits
 			continue
 		}
-		cand := p.none
-		for j := range p.lits {
-			n := &w.next[k+j]
-			if *n < from {
-				if p.fold && len(p.lits[j]) == 1 {
-					*n = indexFold(w.chunk, from, p.lits[j], p.rare[j], &w.lo[k+j], &w.up[k+j])
-				} else {
-					*n = p.find(w.chunk, from, j)
-				}
-				if *n < 0 {
-					*n = len(w.chunk)
-				}
+		hit := false
+		for a := range r.alts {
+			m := &r.alts[a]
+			if !hit && candidateAt(w, &m.pre, k, from, end, line) && m.confirm(line) {
+				hit = true
 			}
-			if *n+len(p.lits[j]) <= end {
-				cand = true
-			}
+			k += len(m.pre.lits)
 		}
-		k += len(p.lits)
-		if cand && r.re.Match(line) {
-			c.matches[i].Add(1)
+		if hit {
+			t.matched(s, stream, i, r)
 		}
 	}
 }
 
+// candidateAt is prefilter.candidate for a line of the worker's chunk; the
+// literals' next positions are searched lazily and kept across lines.
+func candidateAt(w *worker, p *prefilter, k, from, end int, line []byte) bool {
+	if p.none || (p.starts != nil && len(line) > 0 && p.starts[line[0]]) {
+		return p.andHolds(line)
+	}
+	for j := range p.lits {
+		n := &w.next[k+j]
+		if *n < from {
+			if p.fold && len(p.lits[j]) == 1 {
+				*n = indexFold(w.chunk, from, p.lits[j], p.rare[j], &w.lo[k+j], &w.up[k+j])
+			} else {
+				*n = p.find(w.chunk, from, j)
+			}
+			if *n < 0 {
+				*n = len(w.chunk)
+			}
+		}
+		if *n+len(p.lits[j]) <= end {
+			return p.andHolds(line)
+		}
+	}
+	return false
+}
+
 func (t *Tailer) emit(s *series, stream int, line []byte, truncated bool) {
-	c := s.c
 	s.pendLines[stream]++
 	if truncated {
 		t.truncLines.Add(1)
 	}
 	for i, r := range t.rules.rules {
-		if r.streams[stream] && r.pre.candidate(line) && r.re.Match(line) {
-			c.matches[i].Add(1)
+		if !r.streams[stream] || t.inEvent(s, stream, i, r, line) {
+			continue
 		}
+		for a := range r.alts {
+			m := &r.alts[a]
+			if m.pre.candidate(line) && m.confirm(line) {
+				t.matched(s, stream, i, r)
+				break
+			}
+		}
+	}
+}
+
+// Event states of a rule with a continuation, per stream.
+const (
+	evNone   = iota
+	evHead   // the last line was counted
+	evInside // the last line continued the event
+)
+
+// inEvent reports whether line continues an event rule i counted earlier on
+// this stream (a stack trace); it ends the event if not.
+func (t *Tailer) inEvent(s *series, stream, i int, r *rule, line []byte) bool {
+	if s.open[stream] == nil || s.open[stream][i] == evNone {
+		return false
+	}
+	st := &s.open[stream][i]
+	if (*st == evHead && anyMatch(r.attached, line)) || anyMatch(r.cont, line) {
+		*st = evInside
+		return true
+	}
+	*st = evNone
+	return false
+}
+
+// matched counts a match of rule i (batched like the line counts).
+func (t *Tailer) matched(s *series, stream, i int, r *rule) {
+	if s.pendMatches == nil {
+		s.pendMatches = make([]uint64, len(t.rules.rules))
+	}
+	s.pendMatches[i]++
+	if r.cont != nil || r.attached != nil {
+		if s.open[stream] == nil {
+			s.open[stream] = make([]uint8, len(t.rules.rules))
+		}
+		s.open[stream][i] = evHead
 	}
 }

@@ -40,6 +40,7 @@ func main() {
 	rules := fs.String("rules", "", "rules file")
 	dur := fs.Duration("duration", 10*time.Second, "live: how long writers write")
 	rate := fs.Int("rate", 100, "live: lines per second per container")
+	shape := fs.String("shape", "sparse", "gen: sparse (~140-byte lines, 1% ERROR/EXCEPTION) or dense (88-byte lines, JSON/logfmt/plain, 22% ERROR/EXCEPTION)")
 	_ = fs.Parse(os.Args[2:])
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "-dir is required")
@@ -48,7 +49,14 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "gen":
-		err = gen(*dir, *size, *containers)
+		switch *shape {
+		case "sparse":
+			err = gen(*dir, *size, *containers, line)
+		case "dense":
+			err = gen(*dir, *size, *containers, denseLine)
+		default:
+			err = fmt.Errorf("unknown -shape %q", *shape)
+		}
 	case "run":
 		if p := os.Getenv("LOGBENCH_CPUPROFILE"); p != "" {
 			f, _ := os.Create(p)
@@ -108,7 +116,42 @@ func line(r *rand.Rand, ts time.Time, b []byte) []byte {
 	return append(b, '\n')
 }
 
-func gen(dir string, total int64, containers int) error {
+// denseLine renders one 88-byte CRI record (with its newline): short lines
+// in JSON, logfmt and plain text, 22% of them with ERROR or EXCEPTION, as in
+// a service logging every request and failing often.
+func denseLine(r *rand.Rand, ts time.Time, b []byte) []byte {
+	const size, header = 88, 40 // 30-byte timestamp, " stdout F "
+	b = ts.AppendFormat(b, "2006-01-02T15:04:05.000000000Z07:00")
+	if r.IntN(4) == 0 {
+		b = append(b, " stderr F "...)
+	} else {
+		b = append(b, " stdout F "...)
+	}
+	lvl := "info"
+	if r.IntN(100) < 22 {
+		lvl = "ERROR"
+		if r.IntN(5) == 0 {
+			lvl = "EXCEPTION"
+		}
+	}
+	id := r.IntN(100000)
+	form := r.IntN(3)
+	render := func(path string) []byte {
+		switch form {
+		case 0:
+			return fmt.Appendf(nil, `{"level":"%s","msg":"GET %s","id":%d}`, lvl, path, id)
+		case 1:
+			return fmt.Appendf(nil, `level=%s msg="GET %s" id=%d`, lvl, path, id)
+		}
+		return fmt.Appendf(nil, `%s GET %s id=%d`, lvl, path, id)
+	}
+	msg := render("/")
+	msg = render("/" + strings.Repeat("x", size-header-1-len(msg)))
+	b = append(b, msg...)
+	return append(b, '\n')
+}
+
+func gen(dir string, total int64, containers int, line func(*rand.Rand, time.Time, []byte) []byte) error {
 	per := total / int64(containers)
 	r := rand.New(rand.NewPCG(1, 2))
 	ts := time.Date(2025, 3, 21, 14, 0, 0, 0, time.UTC)
