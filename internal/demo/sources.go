@@ -239,8 +239,9 @@ func (j *jtlWriter) write(t time.Time, dt time.Duration, rate float64) error {
 			code, msg, ok, fail, bytes = 503, "Service Unavailable", "false", "HTTP status 503", 20
 		}
 		th := 1 + j.rng.IntN(4)
-		fmt.Fprintf(w, "%d,%d,GET cart,%d,%s,kubepulse %d-%d,text,%s,%s,%d,96,%d,%d,%s,%d,0,0\n",
-			ts.UnixMilli(), lat, code, msg, 1, th, ok, fail, bytes, th, th, j.url, lat)
+		// The last column is the run label, as gen writes it (JTLHeader).
+		fmt.Fprintf(w, "%d,%d,GET cart,%d,%s,kubepulse %d-%d,text,%s,%s,%d,96,%d,%d,%s,%d,0,0,%s\n",
+			ts.UnixMilli(), lat, code, msg, 1, th, ok, fail, bytes, th, th, j.url, lat, loadTestRun)
 		j.rows++
 	}
 	return w.Flush()
