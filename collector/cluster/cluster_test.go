@@ -159,8 +159,8 @@ func TestFixtureMetrics(t *testing.T) {
 		pkey("kubepulse_container_last_terminated_reason", "namespace", "ml", "pod", "gpu", "container", "train", "reason", "OOMKilled"):      1,
 		pkey("kubepulse_container_last_terminated_reason", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "b", "reason", "Error"): 1,
 
-		pkey("kubepulse_pod_phase", "namespace", "shop", "pod", "db-0", "phase", "Running"):               1,
-		pkey("kubepulse_pod_phase", "namespace", "batch", "pod", "nightly-123-xyz", "phase", "Succeeded"): 1,
+		key("kubepulse_pod_phase", "namespace", "shop", "pod", "db-0", "phase", "Running"):               1,
+		key("kubepulse_pod_phase", "namespace", "batch", "pod", "nightly-123-xyz", "phase", "Succeeded"): 1,
 
 		key("kubepulse_pod_owner", "namespace", "shop", "pod", "web-5d8f-abcde", "owner_kind", "ReplicaSet", "owner_name", "web-5d8f", "workload_kind", "Deployment", "workload", "web"): 1,
 		key("kubepulse_pod_owner", "namespace", "shop", "pod", "db-0", "owner_kind", "StatefulSet", "owner_name", "db", "workload_kind", "StatefulSet", "workload", "db"):                1,
@@ -215,7 +215,7 @@ func TestFixtureMetrics(t *testing.T) {
 	// Series that must not exist.
 	for _, k := range []string{
 		// one phase series per pod
-		pkey("kubepulse_pod_phase", "namespace", "shop", "pod", "db-0", "phase", "Pending"),
+		key("kubepulse_pod_phase", "namespace", "shop", "pod", "db-0", "phase", "Pending"),
 		nodeRes("kubepulse_node_requests", "n2", "nvidia_com_gpu", "integer"),
 		// a plain init container is not a long-running container
 		pkey("kubepulse_container_resource_requests", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "init1", "node", "n1", "resource", "cpu", "unit", "core"),
@@ -258,7 +258,7 @@ func TestEventsUpdateSumsAndDropSeries(t *testing.T) {
 	f := newFixture(t, Config{}, objs, owners)
 	ctx := context.Background()
 	cpu := nodeRes("kubepulse_node_requests", "n1", "cpu", "core")
-	gpuPhase := pkey("kubepulse_pod_phase", "namespace", "ml", "pod", "gpu", "phase", "Running")
+	gpuPhase := key("kubepulse_pod_phase", "namespace", "ml", "pod", "gpu", "phase", "Running")
 
 	steps := []struct {
 		name   string
@@ -277,7 +277,7 @@ func TestEventsUpdateSumsAndDropSeries(t *testing.T) {
 			_, err := f.client.CoreV1().Pods("shop").UpdateStatus(ctx, p, metav1.UpdateOptions{})
 			return err
 		}, func(s map[string]float64) bool {
-			return s[cpu] == 1.5 && s[pkey("kubepulse_pod_phase", "namespace", "shop", "pod", "db-0", "phase", "Failed")] == 1
+			return s[cpu] == 1.5 && s[key("kubepulse_pod_phase", "namespace", "shop", "pod", "db-0", "phase", "Failed")] == 1
 		}},
 		{"pending pod scheduled on n2", func() error {
 			p := getPod(t, f, "shop", "pending")
@@ -380,18 +380,18 @@ func TestFilters(t *testing.T) {
 		absent  []string
 	}{
 		{"namespaces allowlist", Config{Namespaces: []string{"ml"}},
-			[]string{pkey("kubepulse_pod_phase", "namespace", "ml", "pod", "gpu", "phase", "Running")},
-			[]string{pkey("kubepulse_pod_phase", "namespace", "shop", "pod", "db-0", "phase", "Running"),
+			[]string{key("kubepulse_pod_phase", "namespace", "ml", "pod", "gpu", "phase", "Running")},
+			[]string{key("kubepulse_pod_phase", "namespace", "shop", "pod", "db-0", "phase", "Running"),
 				key("kubepulse_hpa_max_replicas", "namespace", "shop", "hpa", "web")}},
 		{"namespaces denylist", Config{NamespacesDenylist: []string{"shop"}},
-			[]string{pkey("kubepulse_pod_phase", "namespace", "ml", "pod", "gpu", "phase", "Running")},
-			[]string{pkey("kubepulse_pod_phase", "namespace", "shop", "pod", "db-0", "phase", "Running")}},
+			[]string{key("kubepulse_pod_phase", "namespace", "ml", "pod", "gpu", "phase", "Running")},
+			[]string{key("kubepulse_pod_phase", "namespace", "shop", "pod", "db-0", "phase", "Running")}},
 		{"daemonset mode", Config{Node: "n2"},
-			[]string{pkey("kubepulse_pod_phase", "namespace", "kube-system", "pod", "starting", "phase", "Pending"),
+			[]string{key("kubepulse_pod_phase", "namespace", "kube-system", "pod", "starting", "phase", "Pending"),
 				nodeRes("kubepulse_node_requests", "n2", "cpu", "core")},
-			[]string{pkey("kubepulse_pod_phase", "namespace", "ml", "pod", "gpu", "phase", "Running"),
+			[]string{key("kubepulse_pod_phase", "namespace", "ml", "pod", "gpu", "phase", "Running"),
 				nodeRes("kubepulse_node_requests", "n1", "cpu", "core"),
-				pkey("kubepulse_pod_phase", "namespace", "shop", "pod", "pending", "phase", "Pending")}},
+				key("kubepulse_pod_phase", "namespace", "shop", "pod", "pending", "phase", "Pending")}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -589,7 +589,7 @@ func TestPodSinkReplace(t *testing.T) {
 	if got := s[nodeRes("kubepulse_node_requests", "n1", "cpu", "core")]; got != 2.85 {
 		t.Errorf("after relist n1 cpu requests = %v, want 2.85", got)
 	}
-	if _, ok := s[pkey("kubepulse_pod_phase", "namespace", "ml", "pod", "gpu", "phase", "Running")]; ok {
+	if _, ok := s[key("kubepulse_pod_phase", "namespace", "ml", "pod", "gpu", "phase", "Running")]; ok {
 		t.Error("pod missing from the relist still exported")
 	}
 	if node, ok := src.PodNode("ml", "gpu"); ok {

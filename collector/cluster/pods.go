@@ -29,7 +29,7 @@ var (
 		"namespace", "pod", "container", "reason", "workload_kind", "workload")
 	podPhase = collector.Define("pod", "kubepulse_pod_phase",
 		"The pod's current phase (Pending, Running, Succeeded, Failed, Unknown); one series per pod, value 1.", collector.Gauge,
-		"namespace", "pod", "phase", "workload_kind", "workload")
+		"namespace", "pod", "phase")
 	podPendingSince = collector.Define("pod", "kubepulse_pod_pending_since_timestamp_seconds",
 		"Unix time the pod was created, present only while it is Pending; time() minus it is how long it has been pending.", collector.Gauge,
 		"namespace", "pod", "workload_kind", "workload")
@@ -120,7 +120,7 @@ func (r *podRender) set(p *v1.Pod, w workloadRef) {
 	}
 	b.family(famPhase)
 	phase := phaseOf(p)
-	b.sample(podPhase.Name, 1, "namespace", ns, "pod", name, "phase", phase, "workload_kind", w.kind, "workload", w.name)
+	b.sample(podPhase.Name, 1, "namespace", ns, "pod", name, "phase", phase)
 	b.family(famPendingSince)
 	if phase == string(v1.PodPending) && !p.CreationTimestamp.IsZero() {
 		b.sample(podPendingSince.Name, float64(p.CreationTimestamp.Unix()), "namespace", ns, "pod", name,

@@ -74,7 +74,7 @@ func TestResourceSeriesFollowPhase(t *testing.T) {
 			if phase == "" {
 				phase = "Pending"
 			}
-			if _, ok := got[jobKey("kubepulse_pod_phase", "p", "phase", phase)]; !ok {
+			if _, ok := got[key("kubepulse_pod_phase", "namespace", "b", "pod", "p", "phase", phase)]; !ok {
 				t.Errorf("phase series missing for every phase")
 			}
 		})
@@ -173,7 +173,7 @@ func TestPodStatusSeries(t *testing.T) {
 		{"failed pod: no pending time, no unschedulable", func(p *v1.Pod) {
 			p.Status.Phase = v1.PodFailed
 			p.Status.Conditions = []v1.PodCondition{{Type: v1.PodScheduled, Status: v1.ConditionFalse, Reason: v1.PodReasonUnschedulable}}
-		}, map[string]float64{jobKey("kubepulse_pod_phase", "p", "phase", "Failed"): 1},
+		}, map[string]float64{key("kubepulse_pod_phase", "namespace", "b", "pod", "p", "phase", "Failed"): 1},
 			[]string{jobKey("kubepulse_pod_unschedulable", "p"), jobKey("kubepulse_pod_pending_since_timestamp_seconds", "p")}},
 	}
 	for _, tt := range tests {

@@ -163,7 +163,7 @@ func TestRealWorldObjects(t *testing.T) {
 				if ref := controllerOf(p.OwnerReferences); ref != nil {
 					wk, w = ref.Kind, ref.Name
 				}
-				k := key("kubepulse_pod_phase", "namespace", p.Namespace, "pod", p.Name, "phase", string(p.Status.Phase), "workload_kind", wk, "workload", w)
+				k := key("kubepulse_pod_phase", "namespace", p.Namespace, "pod", p.Name, "phase", string(p.Status.Phase))
 				if got[k] != 1 {
 					t.Errorf("%s = %v, want 1", k, got[k])
 				}

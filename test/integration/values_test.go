@@ -203,7 +203,7 @@ func expected(ns string, nodes []nodeWant, pods []podWant, hpas []hpaWant) map[s
 			put("kubepulse_container_waiting_reason", 1, "namespace", ns, "pod", p.name, "container", wt[0], "reason", wt[1], "workload_kind", wk, "workload", w)
 		}
 		// One series per pod, for its current phase (not one per phase).
-		put("kubepulse_pod_phase", 1, "namespace", ns, "pod", p.name, "phase", p.phase, "workload_kind", wk, "workload", w)
+		put("kubepulse_pod_phase", 1, "namespace", ns, "pod", p.name, "phase", p.phase)
 		if p.phase == "Pending" {
 			put("kubepulse_pod_pending_since_timestamp_seconds", p.created, "namespace", ns, "pod", p.name, "workload_kind", wk, "workload", w)
 		}
