@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -216,5 +218,62 @@ func TestContainerLookup(t *testing.T) {
 		if ok != tt.ok || got != tt.want {
 			t.Errorf("Container(%s, %s, %s) = %+v, %v; want %+v, %v", tt.ns, tt.pod, tt.container, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// stripPod must keep everything the render and the sums read: a stripped
+// pod renders the same bytes and the same node sums, and stripping twice
+// changes nothing.
+func TestStripPodKeepsEverySeries(t *testing.T) {
+	objs, _ := fixtureObjects(t)
+	pods := []*v1.Pod{}
+	for _, o := range objs {
+		if p, ok := o.(*v1.Pod); ok {
+			pods = append(pods, p)
+		}
+	}
+	crash := jobPod("crash", v1.PodRunning)
+	crash.Status.ContainerStatuses = []v1.ContainerStatus{{Name: "c", RestartCount: 3, Image: "x", ImageID: "y",
+		State:                v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "back-off 5m"}},
+		LastTerminationState: v1.ContainerState{Terminated: &v1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137}}}}
+	unsched := jobPod("unsched", v1.PodPending)
+	unsched.Spec.NodeName = ""
+	unsched.Status.Conditions = []v1.PodCondition{{Type: v1.PodReady, Status: v1.ConditionFalse},
+		{Type: v1.PodScheduled, Status: v1.ConditionFalse, Reason: v1.PodReasonUnschedulable, Message: "0/3 nodes"}}
+	pods = append(pods, crash, unsched, jobPod("done", v1.PodSucceeded))
+	w := workloadRef{"ReplicaSet", "rs", "Deployment", "d"}
+	render := func(p *v1.Pod) string {
+		r := newPodRender()
+		r.set(p, w)
+		var b bytes.Buffer
+		if err := r.store.WriteRaw(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	for _, p := range pods {
+		t.Run(p.Name, func(t *testing.T) {
+			o, _ := stripPod(p)
+			s := o.(*v1.Pod)
+			if got, want := render(s), render(p); got != want {
+				t.Errorf("stripped pod renders\n%s\nwant\n%s", got, want)
+			}
+			if !podRequests(s).equal(podRequests(p)) || !podLimits(s).equal(podLimits(p)) {
+				t.Errorf("stripped pod sums differ: %v/%v, want %v/%v", podRequests(s), podLimits(s), podRequests(p), podLimits(p))
+			}
+			if !reflect.DeepEqual(limitsOf(s, nil), limitsOf(p, nil)) {
+				t.Errorf("stripped pod limits differ")
+			}
+			o2, _ := stripPod(s)
+			if !reflect.DeepEqual(o2, s) {
+				t.Errorf("stripping twice changed the pod")
+			}
+			if s.ManagedFields != nil || s.Annotations != nil || s.Labels != nil {
+				t.Errorf("metadata not stripped: %+v", s.ObjectMeta)
+			}
+		})
+	}
+	if o, _ := stripPod("not a pod"); o != "not a pod" {
+		t.Errorf("non-pod changed")
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
 )
 
 // Pods are the bulk of a cluster, so they do not go through an informer
@@ -74,6 +75,12 @@ type podSink struct {
 }
 
 func podKey(p *v1.Pod) string { return p.Namespace + "/" + p.Name }
+
+var _ cache.TransformingStore = (*podSink)(nil)
+
+// Transformer makes the reflector strip pods as the initial list streams in
+// (cache.TransformingStore); events then arrive already stripped.
+func (k *podSink) Transformer() cache.TransformFunc { return stripPod }
 
 func (k *podSink) Add(o any) error { return k.Update(o) }
 func (k *podSink) Resync() error   { return nil }
