@@ -2,11 +2,15 @@ package usage
 
 import (
 	"context"
+	"math"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-kit/log"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 )
 
 // lkey is a series key as scrape returns it: name{sorted k=v}.
@@ -114,6 +118,60 @@ func TestWorkloadLabelsAndRatios(t *testing.T) {
 			m := scrape(t, col)
 			for k, v := range tt.want {
 				if g, ok := m[k]; !ok || g != v {
+					t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
+				}
+			}
+			for _, k := range tt.absent {
+				if _, ok := m[k]; ok {
+					t.Errorf("unexpected %s", k)
+				}
+			}
+			if t.Failed() {
+				t.Logf("scraped: %v", m)
+			}
+		})
+	}
+}
+
+// In metrics-api mode the CPU ratio is the API's rate (held constant
+// between the two PodMetrics timestamps) over the limit.
+func TestMetricsAPIRatios(t *testing.T) {
+	t0 := time.Unix(1700000000, 0)
+	known := map[string]ContainerInfo{"shop/web-0/app": {WorkloadKind: "Deployment", Workload: "web", CPULimit: 0.5, MemoryLimit: 4 << 20}}
+	tests := []struct {
+		name   string
+		rounds [][]*metricsv1beta1.PodMetrics
+		want   map[string]float64
+		absent []string
+	}{
+		{"one list: memory ratio only", [][]*metricsv1beta1.PodMetrics{
+			{podMetrics("shop", "web-0", t0, 10*time.Second, cm{"app", "250m", "1Mi"})},
+		}, map[string]float64{
+			lkey("kubepulse_container_memory_working_set_limit_ratio", "namespace", "shop", "pod", "web-0", "container", "app", "workload_kind", "Deployment", "workload", "web"): 0.25,
+		}, []string{lkey("kubepulse_container_cpu_usage_limit_ratio", "namespace", "shop", "pod", "web-0", "container", "app", "workload_kind", "Deployment", "workload", "web")}},
+		{"two lists: CPU ratio from the integrated counter", [][]*metricsv1beta1.PodMetrics{
+			{podMetrics("shop", "web-0", t0, 10*time.Second, cm{"app", "250m", "1Mi"})},
+			{podMetrics("shop", "web-0", t0.Add(15*time.Second), 10*time.Second, cm{"app", "100m", "2Mi"})},
+		}, map[string]float64{
+			lkey("kubepulse_container_cpu_usage_limit_ratio", "namespace", "shop", "pod", "web-0", "container", "app", "workload_kind", "Deployment", "workload", "web"):          0.2,
+			lkey("kubepulse_container_memory_working_set_limit_ratio", "namespace", "shop", "pod", "web-0", "container", "app", "workload_kind", "Deployment", "workload", "web"): 0.5,
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fm := &fakeMetrics{}
+			d := Deps{Lookup: fakeLookup(known), Metrics: func() (metricsclient.Interface, error) { return fm.client(), nil }}
+			col, err := New(Flags{Source: SourceMetricsAPI, Interval: time.Minute}, d, log.NewNopLogger())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range tt.rounds {
+				fm.set(r...)
+				col.RunOnce(context.Background())
+			}
+			m := scrape(t, col)
+			for k, v := range tt.want {
+				if g, ok := m[k]; !ok || math.Abs(g-v) > 1e-12 {
 					t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
 				}
 			}
