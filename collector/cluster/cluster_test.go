@@ -70,6 +70,37 @@ func fixtureObjects(t *testing.T) ([]runtime.Object, []runtime.Object) {
 		loadMeta(t, filepath.Join(root, "testdata/cluster/owners.yaml"))
 }
 
+// fixtureWorkloads is the workload of each fixture pod, as resolved from
+// owners.yaml; pods without a controller are <none>.
+var fixtureWorkloads = map[string][2]string{
+	"shop/web-5d8f-abcde":   {"Deployment", "web"},
+	"shop/db-0":             {"StatefulSet", "db"},
+	"batch/nightly-123-xyz": {"CronJob", "nightly"},
+}
+
+// pkey is key for a container- or pod-level series: it adds the pod's
+// workload labels.
+func pkey(name string, kv ...string) string {
+	var ns, pod string
+	for i := 0; i+1 < len(kv); i += 2 {
+		switch kv[i] {
+		case "namespace":
+			ns = kv[i+1]
+		case "pod":
+			pod = kv[i+1]
+		}
+	}
+	w, ok := fixtureWorkloads[ns+"/"+pod]
+	if !ok {
+		w = [2]string{none, none}
+	}
+	return key(name, append(kv, "workload_kind", w[0], "workload", w[1])...)
+}
+
+func wres(metric, ns, kind, name, res, unit string) string {
+	return key(metric, "namespace", ns, "workload_kind", kind, "workload", name, "resource", res, "unit", unit)
+}
+
 func nodeRes(metric, node, res, unit string) string {
 	return key(metric, "node", node, "resource", res, "unit", unit)
 }
@@ -115,26 +146,46 @@ func TestFixtureMetrics(t *testing.T) {
 		key("kubepulse_node_info", "node", "n2", "kubelet_version", "v1.33.0", "container_runtime", "cri-o://1.33",
 			"os_image", "Flatcar", "zone", "eu-1b", "instance_type", "small"): 1,
 
-		key("kubepulse_container_resource_requests", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "a", "node", "n1", "resource", "cpu", "unit", "core"):      0.1,
-		key("kubepulse_container_resource_requests", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "b", "node", "n1", "resource", "memory", "unit", "byte"):   64 * Mi,
-		key("kubepulse_container_resource_limits", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "a", "node", "n1", "resource", "memory", "unit", "byte"):     256 * Mi,
-		key("kubepulse_container_resource_requests", "namespace", "shop", "pod", "db-0", "container", "sc1", "node", "n1", "resource", "cpu", "unit", "core"):              0.1,
-		key("kubepulse_container_resource_requests", "namespace", "ml", "pod", "gpu", "container", "train", "node", "n1", "resource", "nvidia_com_gpu", "unit", "integer"): 1,
-		key("kubepulse_container_resource_requests", "namespace", "shop", "pod", "pending", "container", "c", "node", "", "resource", "cpu", "unit", "core"):               0.1,
+		pkey("kubepulse_container_resource_requests", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "a", "node", "n1", "resource", "cpu", "unit", "core"):      0.1,
+		pkey("kubepulse_container_resource_requests", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "b", "node", "n1", "resource", "memory", "unit", "byte"):   64 * Mi,
+		pkey("kubepulse_container_resource_limits", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "a", "node", "n1", "resource", "memory", "unit", "byte"):     256 * Mi,
+		pkey("kubepulse_container_resource_requests", "namespace", "shop", "pod", "db-0", "container", "sc1", "node", "n1", "resource", "cpu", "unit", "core"):              0.1,
+		pkey("kubepulse_container_resource_requests", "namespace", "ml", "pod", "gpu", "container", "train", "node", "n1", "resource", "nvidia_com_gpu", "unit", "integer"): 1,
+		pkey("kubepulse_container_resource_requests", "namespace", "shop", "pod", "pending", "container", "c", "node", "", "resource", "cpu", "unit", "core"):               0.1,
 
-		key("kubepulse_container_restarts_total", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "b"):                            2,
-		key("kubepulse_container_restarts_total", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "init1"):                        0,
-		key("kubepulse_container_restarts_total", "namespace", "ml", "pod", "gpu", "container", "train"):                                     3,
-		key("kubepulse_container_last_terminated_reason", "namespace", "ml", "pod", "gpu", "container", "train", "reason", "OOMKilled"):      1,
-		key("kubepulse_container_last_terminated_reason", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "b", "reason", "Error"): 1,
+		pkey("kubepulse_container_restarts_total", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "b"):                            2,
+		pkey("kubepulse_container_restarts_total", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "init1"):                        0,
+		pkey("kubepulse_container_restarts_total", "namespace", "ml", "pod", "gpu", "container", "train"):                                     3,
+		pkey("kubepulse_container_last_terminated_reason", "namespace", "ml", "pod", "gpu", "container", "train", "reason", "OOMKilled"):      1,
+		pkey("kubepulse_container_last_terminated_reason", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "b", "reason", "Error"): 1,
 
 		key("kubepulse_pod_phase", "namespace", "shop", "pod", "db-0", "phase", "Running"):               1,
 		key("kubepulse_pod_phase", "namespace", "batch", "pod", "nightly-123-xyz", "phase", "Succeeded"): 1,
 
 		key("kubepulse_pod_owner", "namespace", "shop", "pod", "web-5d8f-abcde", "owner_kind", "ReplicaSet", "owner_name", "web-5d8f", "workload_kind", "Deployment", "workload", "web"): 1,
 		key("kubepulse_pod_owner", "namespace", "shop", "pod", "db-0", "owner_kind", "StatefulSet", "owner_name", "db", "workload_kind", "StatefulSet", "workload", "db"):                1,
-		key("kubepulse_pod_owner", "namespace", "batch", "pod", "nightly-123-xyz", "owner_kind", "Job", "owner_name", "nightly-123", "workload_kind", "CronJob", "workload", "nightly"):  1,
 		key("kubepulse_pod_owner", "namespace", "ml", "pod", "gpu", "owner_kind", "<none>", "owner_name", "<none>", "workload_kind", "<none>", "workload", "<none>"):                     1,
+
+		pkey("kubepulse_container_waiting_reason", "namespace", "kube-system", "pod", "starting", "container", "c", "reason", "ImagePullBackOff"): 1,
+		pkey("kubepulse_pod_pending_since_timestamp_seconds", "namespace", "shop", "pod", "pending"):                                              1767323045,
+		pkey("kubepulse_pod_pending_since_timestamp_seconds", "namespace", "kube-system", "pod", "starting"):                                      1767322800,
+		pkey("kubepulse_pod_unschedulable", "namespace", "shop", "pod", "pending"):                                                                1,
+		// Per-workload sums are the sums of the container series (app and
+		// sidecar containers); the Succeeded CronJob pod is not counted.
+		wres("kubepulse_workload_resource_requests", "shop", "Deployment", "web", "cpu", "core"):              0.15,
+		wres("kubepulse_workload_resource_requests", "shop", "Deployment", "web", "memory", "byte"):           192 * Mi,
+		wres("kubepulse_workload_resource_limits", "shop", "Deployment", "web", "cpu", "core"):                0.2,
+		wres("kubepulse_workload_resource_limits", "shop", "Deployment", "web", "memory", "byte"):             384 * Mi,
+		wres("kubepulse_workload_resource_requests", "shop", "StatefulSet", "db", "cpu", "core"):              0.3,
+		wres("kubepulse_workload_resource_requests", "shop", "StatefulSet", "db", "memory", "byte"):           400 * Mi,
+		wres("kubepulse_workload_resource_limits", "shop", "StatefulSet", "db", "cpu", "core"):                0.4,
+		wres("kubepulse_workload_resource_limits", "shop", "StatefulSet", "db", "memory", "byte"):             500 * Mi,
+		wres("kubepulse_workload_resource_requests", "shop", "<none>", "<none>", "cpu", "core"):               0.1,
+		wres("kubepulse_workload_resource_requests", "ml", "<none>", "<none>", "nvidia_com_gpu", "integer"):   1,
+		key("kubepulse_workload_pods", "namespace", "shop", "workload_kind", "Deployment", "workload", "web"): 1,
+		key("kubepulse_workload_pods", "namespace", "shop", "workload_kind", "StatefulSet", "workload", "db"): 1,
+		key("kubepulse_workload_pods", "namespace", "shop", "workload_kind", "<none>", "workload", "<none>"):  1,
+		key("kubepulse_workload_pods", "namespace", "ml", "workload_kind", "<none>", "workload", "<none>"):    2,
 
 		key("kubepulse_hpa_min_replicas", "namespace", "shop", "hpa", "web"):                                                                    2,
 		key("kubepulse_hpa_min_replicas", "namespace", "shop", "hpa", "api"):                                                                    1,
@@ -167,8 +218,8 @@ func TestFixtureMetrics(t *testing.T) {
 		key("kubepulse_pod_phase", "namespace", "shop", "pod", "db-0", "phase", "Pending"),
 		nodeRes("kubepulse_node_requests", "n2", "nvidia_com_gpu", "integer"),
 		// a plain init container is not a long-running container
-		key("kubepulse_container_resource_requests", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "init1", "node", "n1", "resource", "cpu", "unit", "core"),
-		key("kubepulse_container_resource_limits", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "b", "node", "n1", "resource", "cpu", "unit", "core"),
+		pkey("kubepulse_container_resource_requests", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "init1", "node", "n1", "resource", "cpu", "unit", "core"),
+		pkey("kubepulse_container_resource_limits", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "b", "node", "n1", "resource", "cpu", "unit", "core"),
 	} {
 		if _, ok := got[k]; ok {
 			t.Errorf("unexpected series %s", k)
@@ -269,8 +320,19 @@ func TestOwnerArrivesAfterPod(t *testing.T) {
 	owner := func(wk, w string) string {
 		return key("kubepulse_pod_owner", "namespace", "shop", "pod", "web-5d8f-abcde", "owner_kind", "ReplicaSet", "owner_name", "web-5d8f", "workload_kind", wk, "workload", w)
 	}
-	if _, ok := f.render(t)[owner("ReplicaSet", "web-5d8f")]; !ok {
-		t.Fatal("before the ReplicaSet is known the workload should fall back to the ReplicaSet")
+	requests := func(wk, w string) string {
+		return key("kubepulse_container_resource_requests", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "a", "node", "n1",
+			"resource", "cpu", "unit", "core", "workload_kind", wk, "workload", w)
+	}
+	restarts := func(wk, w string) string {
+		return key("kubepulse_container_restarts_total", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "b", "workload_kind", wk, "workload", w)
+	}
+	before := f.render(t)
+	for _, k := range []string{owner("ReplicaSet", "web-5d8f"), requests("ReplicaSet", "web-5d8f"), restarts("ReplicaSet", "web-5d8f"),
+		key("kubepulse_workload_pods", "namespace", "shop", "workload_kind", "ReplicaSet", "workload", "web-5d8f")} {
+		if _, ok := before[k]; !ok {
+			t.Fatalf("before the ReplicaSet is known the workload should fall back to the ReplicaSet: missing %s", k)
+		}
 	}
 	_, owners := fixtureObjects(t)
 	rs := owners[0].(*metav1.PartialObjectMetadata)
@@ -284,6 +346,29 @@ func TestOwnerArrivesAfterPod(t *testing.T) {
 		_, old := s[owner("ReplicaSet", "web-5d8f")]
 		return now && !old
 	})
+	// Every series of the pod moved to the Deployment, and so did its
+	// contribution to the workload sums.
+	s := f.render(t)
+	for _, k := range []string{
+		requests("Deployment", "web"), restarts("Deployment", "web"),
+		key("kubepulse_workload_pods", "namespace", "shop", "workload_kind", "Deployment", "workload", "web"),
+		wres("kubepulse_workload_resource_requests", "shop", "Deployment", "web", "cpu", "core"),
+	} {
+		if _, ok := s[k]; !ok {
+			t.Errorf("missing %s after the ReplicaSet arrived", k)
+		}
+	}
+	for _, k := range []string{
+		requests("ReplicaSet", "web-5d8f"), restarts("ReplicaSet", "web-5d8f"),
+		key("kubepulse_workload_pods", "namespace", "shop", "workload_kind", "ReplicaSet", "workload", "web-5d8f"),
+	} {
+		if _, ok := s[k]; ok {
+			t.Errorf("stale %s after the ReplicaSet arrived", k)
+		}
+	}
+	if got := s[wres("kubepulse_workload_resource_requests", "shop", "Deployment", "web", "cpu", "core")]; got != 0.15 {
+		t.Errorf("Deployment web cpu requests = %v, want 0.15", got)
+	}
 }
 
 func TestFilters(t *testing.T) {

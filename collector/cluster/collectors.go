@@ -75,8 +75,15 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 // WriteRaw copies the pre-rendered lines (after rendering nodes whose sums
 // changed since the last scrape).
 func (c *Collector) WriteRaw(w io.Writer) error {
-	if c.store == c.src.nodes.store {
+	switch c.store {
+	case c.src.nodes.store:
 		c.src.nodes.flush()
+	case c.src.pods.store:
+		if err := c.store.WriteRaw(w); err != nil {
+			return err
+		}
+		c.src.workloads.flush()
+		return c.src.workloads.store.WriteRaw(w)
 	}
 	return c.store.WriteRaw(w)
 }

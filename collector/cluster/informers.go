@@ -193,14 +193,14 @@ func (s *Source) onOwner(kind string, o any, deleted bool) {
 		return
 	}
 	keys := s.owners.setOwner(kind, m, deleted)
-	if len(keys) == 0 || !s.renderPods.Load() {
+	if len(keys) == 0 {
 		return
 	}
 	s.podMu.Lock()
 	defer s.podMu.Unlock()
 	for _, key := range keys {
 		if st := s.podStates[key]; st != nil {
-			s.pods.setOwner(st.uid, st.ns, st.name, st.ref())
+			s.rewireOwner(st)
 		}
 	}
 }

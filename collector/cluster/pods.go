@@ -4,28 +4,40 @@ import (
 	"sync"
 
 	v1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubepulse/kubepulse/collector"
 )
 
+// Every container- and pod-level series carries workload_kind and workload
+// (the kubepulse_pod_owner resolution), so rules aggregate per workload
+// without joining kubepulse_pod_owner back in.
 var (
 	containerRequests = collector.Define("pod", "kubepulse_container_resource_requests",
-		"Requests of an app or sidecar container, in base units (cores, bytes, count).", collector.Gauge,
-		"namespace", "pod", "container", "node", "resource", "unit")
+		"Requests of an app or sidecar container of a Pending, Running or Unknown pod, in base units (cores, bytes, count).", collector.Gauge,
+		"namespace", "pod", "container", "node", "resource", "unit", "workload_kind", "workload")
 	containerLimits = collector.Define("pod", "kubepulse_container_resource_limits",
-		"Limits of an app or sidecar container, in base units (cores, bytes, count).", collector.Gauge,
-		"namespace", "pod", "container", "node", "resource", "unit")
+		"Limits of an app or sidecar container of a Pending, Running or Unknown pod, in base units (cores, bytes, count).", collector.Gauge,
+		"namespace", "pod", "container", "node", "resource", "unit", "workload_kind", "workload")
 	containerRestarts = collector.Define("pod", "kubepulse_container_restarts_total",
 		"Restarts of a container (app and init containers), from status.restartCount.", collector.Counter,
-		"namespace", "pod", "container")
+		"namespace", "pod", "container", "workload_kind", "workload")
 	containerLastTerminated = collector.Define("pod", "kubepulse_container_last_terminated_reason",
 		"Reason of the container's last termination (OOMKilled, Error, Completed, ...); the value is always 1.", collector.Gauge,
-		"namespace", "pod", "container", "reason")
+		"namespace", "pod", "container", "reason", "workload_kind", "workload")
+	containerWaiting = collector.Define("pod", "kubepulse_container_waiting_reason",
+		"Reason the container is waiting (CrashLoopBackOff, ImagePullBackOff, ErrImagePull, CreateContainerConfigError, ...); present only while it waits, value 1.", collector.Gauge,
+		"namespace", "pod", "container", "reason", "workload_kind", "workload")
 	podPhase = collector.Define("pod", "kubepulse_pod_phase",
-		"The pod's current phase (Pending, Running, Succeeded, Failed, Unknown); one series per pod, value 1.", collector.Gauge, "namespace", "pod", "phase")
+		"The pod's current phase (Pending, Running, Succeeded, Failed, Unknown); one series per pod, value 1.", collector.Gauge,
+		"namespace", "pod", "phase")
+	podPendingSince = collector.Define("pod", "kubepulse_pod_pending_since_timestamp_seconds",
+		"Unix time the pod was created, present only while it is Pending; time() minus it is how long it has been pending.", collector.Gauge,
+		"namespace", "pod", "workload_kind", "workload")
+	podUnschedulable = collector.Define("pod", "kubepulse_pod_unschedulable",
+		"Present with value 1 while the scheduler cannot place the pod (condition PodScheduled=False, reason Unschedulable).", collector.Gauge,
+		"namespace", "pod", "workload_kind", "workload")
 	podOwner = collector.Define("pod", "kubepulse_pod_owner",
-		"The pod's controller and the workload (Deployment, StatefulSet, DaemonSet, Job, CronJob) it belongs to; the value is always 1.",
+		"The controller and the workload (Deployment, StatefulSet, DaemonSet, Job, CronJob) of a Pending, Running or Unknown pod; the value is always 1.",
 		collector.Gauge, "namespace", "pod", "owner_kind", "owner_name", "workload_kind", "workload")
 )
 
@@ -34,57 +46,111 @@ const (
 	famLim
 	famRestarts
 	famLastTerminated
+	famWaiting
 	famPhase
+	famPendingSince
+	famPodUnschedulable
 	famOwner
 )
 
 const none = "<none>"
 
 type podRender struct {
-	mu     sync.Mutex
-	b      builder
-	owners *ownerIndex
-	store  *Store
+	mu    sync.Mutex
+	b     builder
+	store *Store
 }
 
-func newPodRender(o *ownerIndex) *podRender {
-	return &podRender{owners: o, store: NewStore(containerRequests, containerLimits, containerRestarts,
-		containerLastTerminated, podPhase, podOwner)}
+func newPodRender() *podRender {
+	return &podRender{store: NewStore(containerRequests, containerLimits, containerRestarts,
+		containerLastTerminated, containerWaiting, podPhase, podPendingSince, podUnschedulable, podOwner)}
 }
 
-func (r *podRender) set(p *v1.Pod) {
+// workloadRef is a pod's resolved owner: its controller and its workload.
+type workloadRef struct {
+	ownerKind, ownerName, kind, name string
+}
+
+// set renders a pod. Requests, limits and owner are rendered only for pods
+// that hold node resources (Pending, Running, Unknown), as the scheduler
+// counts them: a completed Job or an evicted pod does not count toward its
+// workload.
+func (r *podRender) set(p *v1.Pod, w workloadRef) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	b := &r.b
 	b.reset()
 	ns, name, node := p.Namespace, p.Name, p.Spec.NodeName
+	holds := !terminated(p)
 	b.family(famReq)
-	forContainers(p, func(c *v1.Container) {
-		containerResources(b, containerRequests.Name, ns, name, c.Name, node, c.Resources.Requests)
-	})
-	b.family(famLim)
-	forContainers(p, func(c *v1.Container) {
-		containerResources(b, containerLimits.Name, ns, name, c.Name, node, c.Resources.Limits)
-	})
+	if holds {
+		forContainers(p, func(c *v1.Container) {
+			containerResources(b, containerRequests.Name, ns, name, c.Name, node, w, c.Resources.Requests)
+		})
+		b.family(famLim)
+		forContainers(p, func(c *v1.Container) {
+			containerResources(b, containerLimits.Name, ns, name, c.Name, node, w, c.Resources.Limits)
+		})
+	}
 	b.family(famRestarts)
-	for _, l := range [][]v1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+	statuses := [][]v1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses}
+	for _, l := range statuses {
 		for i := range l {
-			b.sample(containerRestarts.Name, float64(l[i].RestartCount), "namespace", ns, "pod", name, "container", l[i].Name)
+			b.sample(containerRestarts.Name, float64(l[i].RestartCount), "namespace", ns, "pod", name, "container", l[i].Name,
+				"workload_kind", w.kind, "workload", w.name)
 		}
 	}
 	b.family(famLastTerminated)
-	for _, l := range [][]v1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+	for _, l := range statuses {
 		for i := range l {
 			if t := l[i].LastTerminationState.Terminated; t != nil && t.Reason != "" {
-				b.sample(containerLastTerminated.Name, 1, "namespace", ns, "pod", name, "container", l[i].Name, "reason", t.Reason)
+				b.sample(containerLastTerminated.Name, 1, "namespace", ns, "pod", name, "container", l[i].Name, "reason", t.Reason,
+					"workload_kind", w.kind, "workload", w.name)
+			}
+		}
+	}
+	b.family(famWaiting)
+	for _, l := range statuses {
+		for i := range l {
+			if wt := l[i].State.Waiting; wt != nil && wt.Reason != "" {
+				b.sample(containerWaiting.Name, 1, "namespace", ns, "pod", name, "container", l[i].Name, "reason", wt.Reason,
+					"workload_kind", w.kind, "workload", w.name)
 			}
 		}
 	}
 	b.family(famPhase)
-	b.sample(podPhase.Name, 1, "namespace", ns, "pod", name, "phase", phaseOf(p))
+	phase := phaseOf(p)
+	b.sample(podPhase.Name, 1, "namespace", ns, "pod", name, "phase", phase)
+	b.family(famPendingSince)
+	if phase == string(v1.PodPending) && !p.CreationTimestamp.IsZero() {
+		b.sample(podPendingSince.Name, float64(p.CreationTimestamp.Unix()), "namespace", ns, "pod", name,
+			"workload_kind", w.kind, "workload", w.name)
+	}
+	b.family(famPodUnschedulable)
+	if holds && unschedulable(p) {
+		b.sample(podUnschedulable.Name, 1, "namespace", ns, "pod", name, "workload_kind", w.kind, "workload", w.name)
+	}
 	b.family(famOwner)
-	r.ownerLine(b, ns, name, controllerOf(p.OwnerReferences))
+	if holds {
+		b.sample(podOwner.Name, 1, "namespace", ns, "pod", name, "owner_kind", w.ownerKind, "owner_name", w.ownerName,
+			"workload_kind", w.kind, "workload", w.name)
+	}
 	r.store.Set(string(p.UID), b)
+}
+
+// setWorkload rewrites the workload labels of a rendered pod whose
+// ReplicaSet or Job changed owner (or appeared after the pod).
+func (r *podRender) setWorkload(uid string, old, cur workloadRef) {
+	r.store.Replace(uid, workloadLabels(old), workloadLabels(cur))
+}
+
+// workloadLabels is the label pair exactly as builder.sample writes it.
+func workloadLabels(w workloadRef) []byte {
+	b := append([]byte(nil), `workload_kind="`...)
+	b = appendEscaped(b, w.kind)
+	b = append(b, `",workload="`...)
+	b = appendEscaped(b, w.name)
+	return append(b, '"')
 }
 
 // phaseOf treats an unset phase as Pending, which the API server defaults.
@@ -95,20 +161,13 @@ func phaseOf(p *v1.Pod) string {
 	return string(p.Status.Phase)
 }
 
-func (r *podRender) ownerLine(b *builder, ns, name string, ref *metav1.OwnerReference) {
-	ok, on, wk, wn := r.owners.resolve(ns, ref)
-	b.sample(podOwner.Name, 1, "namespace", ns, "pod", name, "owner_kind", ok, "owner_name", on, "workload_kind", wk, "workload", wn)
-}
-
-// setOwner re-renders only the owner line of a pod whose ReplicaSet or Job
-// changed.
-func (r *podRender) setOwner(uid, ns, name string, ref *metav1.OwnerReference) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	b := &r.b
-	b.reset()
-	r.ownerLine(b, ns, name, ref)
-	r.store.SetFamily(uid, famOwner, b.buf)
+func unschedulable(p *v1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == v1.PodScheduled {
+			return c.Status == v1.ConditionFalse && c.Reason == v1.PodReasonUnschedulable
+		}
+	}
+	return false
 }
 
 // forContainers visits the containers that run for the pod's lifetime: app
@@ -137,7 +196,7 @@ func resourceLabelsCached(n v1.ResourceName) (string, string) {
 	return name, unit
 }
 
-func containerResources(b *builder, metric, ns, pod, container, node string, l v1.ResourceList) {
+func containerResources(b *builder, metric, ns, pod, container, node string, w workloadRef, l v1.ResourceList) {
 	if len(l) == 0 {
 		return
 	}
@@ -155,120 +214,7 @@ func containerResources(b *builder, metric, ns, pod, container, node string, l v
 	for _, n := range names {
 		q := l[n]
 		rn, unit := resourceLabelsCached(n)
-		b.sample(metric, value(q.MilliValue()), "namespace", ns, "pod", pod, "container", container, "node", node, "resource", rn, "unit", unit)
+		b.sample(metric, value(q.MilliValue()), "namespace", ns, "pod", pod, "container", container, "node", node,
+			"resource", rn, "unit", unit, "workload_kind", w.kind, "workload", w.name)
 	}
-}
-
-// ownerIndex resolves Pod -> ReplicaSet -> Deployment and Pod -> Job ->
-// CronJob from metadata-only informers, and remembers which pods point at
-// which ReplicaSet/Job so they are re-rendered when it appears or changes.
-type ownerIndex struct {
-	mu     sync.Mutex
-	owner  map[string]metav1.OwnerReference // "Kind/ns/name" -> controller of the RS/Job
-	known  map[string]bool                  // "Kind/ns/name" seen
-	pods   map[string]map[string]struct{}   // "Kind/ns/name" -> pod keys
-	podRef map[string]string                // pod key -> "Kind/ns/name"
-}
-
-func newOwnerIndex() *ownerIndex {
-	return &ownerIndex{owner: map[string]metav1.OwnerReference{}, known: map[string]bool{},
-		pods: map[string]map[string]struct{}{}, podRef: map[string]string{}}
-}
-
-func controllerOf(refs []metav1.OwnerReference) *metav1.OwnerReference {
-	for i := range refs {
-		if refs[i].Controller != nil && *refs[i].Controller {
-			return &refs[i]
-		}
-	}
-	if len(refs) > 0 {
-		return &refs[0]
-	}
-	return nil
-}
-
-func ownerKey(kind, ns, name string) string { return kind + "/" + ns + "/" + name }
-
-// trackPod records which ReplicaSet or Job a pod points at.
-func (o *ownerIndex) trackPod(podKey, ns string, ref *metav1.OwnerReference, remove bool) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var want string
-	if !remove && ref != nil && (ref.Kind == "ReplicaSet" || ref.Kind == "Job") {
-		want = ownerKey(ref.Kind, ns, ref.Name)
-	}
-	old, had := o.podRef[podKey]
-	if had && old == want {
-		return
-	}
-	if had {
-		if m := o.pods[old]; m != nil {
-			delete(m, podKey)
-			if len(m) == 0 {
-				delete(o.pods, old)
-			}
-		}
-		delete(o.podRef, podKey)
-	}
-	if want != "" {
-		m := o.pods[want]
-		if m == nil {
-			m = map[string]struct{}{}
-			o.pods[want] = m
-		}
-		m[podKey] = struct{}{}
-		o.podRef[podKey] = want
-	}
-}
-
-// setOwner records a ReplicaSet's or Job's controller and returns the keys
-// of the pods whose workload label changes.
-func (o *ownerIndex) setOwner(kind string, m *metav1.PartialObjectMetadata, deleted bool) []string {
-	key := ownerKey(kind, m.Namespace, m.Name)
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	prev, hadPrev := o.owner[key]
-	wasKnown := o.known[key]
-	var ref *metav1.OwnerReference
-	if !deleted {
-		ref = controllerOf(m.OwnerReferences)
-	}
-	switch {
-	case deleted:
-		delete(o.owner, key)
-		delete(o.known, key)
-	case ref != nil:
-		o.owner[key] = metav1.OwnerReference{Kind: ref.Kind, Name: ref.Name}
-		o.known[key] = true
-	default:
-		delete(o.owner, key)
-		o.known[key] = true
-	}
-	changed := wasKnown == deleted || (ref == nil) == hadPrev ||
-		(ref != nil && (prev.Kind != ref.Kind || prev.Name != ref.Name))
-	if !changed {
-		return nil
-	}
-	out := make([]string, 0, len(o.pods[key]))
-	for k := range o.pods[key] {
-		out = append(out, k)
-	}
-	return out
-}
-
-// resolve returns owner_kind, owner_name, workload_kind, workload.
-func (o *ownerIndex) resolve(ns string, ref *metav1.OwnerReference) (string, string, string, string) {
-	if ref == nil {
-		return none, none, none, none
-	}
-	switch ref.Kind {
-	case "ReplicaSet", "Job":
-		o.mu.Lock()
-		up, ok := o.owner[ownerKey(ref.Kind, ns, ref.Name)]
-		o.mu.Unlock()
-		if ok && (ref.Kind == "ReplicaSet" && up.Kind == "Deployment" || ref.Kind == "Job" && up.Kind == "CronJob") {
-			return ref.Kind, ref.Name, up.Kind, up.Name
-		}
-	}
-	return ref.Kind, ref.Name, ref.Kind, ref.Name
 }

@@ -6,6 +6,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
 )
 
 // Pods are the bulk of a cluster, so they do not go through an informer
@@ -19,6 +20,41 @@ type podState struct {
 	uid, ns, name, node string
 	refKind, refName    string
 	refController       bool
+	work                workloadRef // as rendered
+	limits              []ctrLimit  // for the usage collector's ratios
+}
+
+// ctrLimit is a container's cpu and memory limit in milli-units, 0 when
+// unset.
+type ctrLimit struct {
+	name     string
+	cpu, mem int64
+}
+
+func (p *podState) sameIdentity(o *podState) bool {
+	return p.uid == o.uid && p.ns == o.ns && p.name == o.name && p.node == o.node &&
+		p.refKind == o.refKind && p.refName == o.refName && p.refController == o.refController
+}
+
+func limitsOf(p *v1.Pod, old []ctrLimit) []ctrLimit {
+	var out []ctrLimit
+	forContainers(p, func(c *v1.Container) {
+		cpu, mem := c.Resources.Limits[v1.ResourceCPU], c.Resources.Limits[v1.ResourceMemory]
+		if cpu.IsZero() && mem.IsZero() {
+			return
+		}
+		out = append(out, ctrLimit{name: c.Name, cpu: cpu.MilliValue(), mem: mem.MilliValue()})
+	})
+	if len(out) == len(old) {
+		same := true
+		for i := range out {
+			same = same && out[i] == old[i]
+		}
+		if same {
+			return old // keep the strings already held
+		}
+	}
+	return out
 }
 
 func (p *podState) ref() *metav1.OwnerReference {
@@ -39,6 +75,12 @@ type podSink struct {
 }
 
 func podKey(p *v1.Pod) string { return p.Namespace + "/" + p.Name }
+
+var _ cache.TransformingStore = (*podSink)(nil)
+
+// Transformer makes the reflector strip pods as the initial list streams in
+// (cache.TransformingStore); events then arrive already stripped.
+func (k *podSink) Transformer() cache.TransformFunc { return stripPod }
 
 func (k *podSink) Add(o any) error { return k.Update(o) }
 func (k *podSink) Resync() error   { return nil }
@@ -116,25 +158,78 @@ func (s *Source) podEvent(p *v1.Pod) {
 	if ref != nil {
 		st.refKind, st.refName, st.refController = ref.Kind, ref.Name, ref.Controller != nil && *ref.Controller
 	}
-	if old := s.podStates[key]; old != nil && *old == *st {
+	old := s.podStates[key]
+	if old != nil && old.sameIdentity(st) {
 		st = old // keep the strings already held
 	} else {
 		s.podStates[key] = st
 	}
 	owned := s.ownsPod(p)
 	s.owners.trackPod(key, p.Namespace, ref, !owned)
+	st.work = s.owners.resolve(p.Namespace, ref)
+	var prevLimits []ctrLimit
+	if old != nil {
+		prevLimits = old.limits
+	}
+	st.limits = limitsOf(p, prevLimits)
+	holds := owned && !terminated(p)
 	var c *contribution
-	if owned && p.Spec.NodeName != "" && !terminated(p) {
+	if holds && p.Spec.NodeName != "" {
 		c = newContribution(st.node, podRequests(p), podLimits(p))
 	}
 	s.nodes.setContribution(uid, c, s.renderNodes.Load())
 	if s.renderPods.Load() {
+		var wc *wcontrib
+		if holds {
+			wc = newWContrib(p, wkey{p.Namespace, st.work.kind, st.work.name})
+		}
+		s.workloads.set(uid, wc)
 		if owned {
-			s.pods.set(p)
+			s.pods.set(p, st.work)
 		} else {
 			s.pods.store.Delete(uid)
 		}
 	}
+}
+
+// rewireOwner updates a pod whose ReplicaSet or Job changed owner: its
+// workload labels and its workload sums. It runs under podMu.
+func (s *Source) rewireOwner(st *podState) {
+	w := s.owners.resolve(st.ns, st.ref())
+	if w == st.work {
+		return
+	}
+	old := st.work
+	st.work = w
+	if s.renderPods.Load() {
+		s.pods.setWorkload(st.uid, old, w)
+		s.workloads.move(st.uid, wkey{st.ns, w.kind, w.name})
+	}
+}
+
+// ContainerInfo is what the usage collector looks up about a container.
+type ContainerInfo struct {
+	WorkloadKind, Workload string
+	CPULimit, MemoryLimit  float64 // cores and bytes; 0 when unset
+}
+
+// Container returns the workload and limits of a container of a pod known
+// to the pod list-watch; ok is false for an unknown pod.
+func (s *Source) Container(namespace, pod, container string) (ci ContainerInfo, ok bool) {
+	s.podMu.Lock()
+	defer s.podMu.Unlock()
+	st := s.podStates[namespace+"/"+pod]
+	if st == nil {
+		return ci, false
+	}
+	ci.WorkloadKind, ci.Workload = st.work.kind, st.work.name
+	for i := range st.limits {
+		if st.limits[i].name == container {
+			ci.CPULimit, ci.MemoryLimit = value(st.limits[i].cpu), value(st.limits[i].mem)
+			break
+		}
+	}
+	return ci, true
 }
 
 func (s *Source) removePodLocked(key string) {
@@ -145,5 +240,6 @@ func (s *Source) removePodLocked(key string) {
 	delete(s.podStates, key)
 	s.owners.trackPod(key, st.ns, nil, true)
 	s.nodes.setContribution(st.uid, nil, s.renderNodes.Load())
+	s.workloads.set(st.uid, nil)
 	s.pods.store.Delete(st.uid)
 }

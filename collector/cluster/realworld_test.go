@@ -157,6 +157,12 @@ func TestRealWorldObjects(t *testing.T) {
 				}
 			}
 			for _, p := range podList {
+				// No ReplicaSet or Job metadata is fed: the workload is the
+				// pod's controller itself.
+				wk, w := none, none
+				if ref := controllerOf(p.OwnerReferences); ref != nil {
+					wk, w = ref.Kind, ref.Name
+				}
 				k := key("kubepulse_pod_phase", "namespace", p.Namespace, "pod", p.Name, "phase", string(p.Status.Phase))
 				if got[k] != 1 {
 					t.Errorf("%s = %v, want 1", k, got[k])
@@ -165,9 +171,15 @@ func TestRealWorldObjects(t *testing.T) {
 					for rn, q := range c.Resources.Requests {
 						name, unit := resourceLabels(rn)
 						k := key("kubepulse_container_resource_requests", "namespace", p.Namespace, "pod", p.Name, "container", c.Name,
-							"node", p.Spec.NodeName, "resource", name, "unit", unit)
-						if got[k] != q.AsApproximateFloat64() {
-							t.Errorf("%s = %v, want %v", k, got[k], q.AsApproximateFloat64())
+							"node", p.Spec.NodeName, "resource", name, "unit", unit, "workload_kind", wk, "workload", w)
+						g, ok := got[k]
+						if terminated(p) {
+							// Succeeded and Failed pods hold nothing.
+							if ok {
+								t.Errorf("%s exported for a %s pod", k, p.Status.Phase)
+							}
+						} else if g != q.AsApproximateFloat64() {
+							t.Errorf("%s = %v, want %v", k, g, q.AsApproximateFloat64())
 						}
 						checks++
 					}

@@ -84,10 +84,11 @@ type Source struct {
 	nodeInfs []cache.SharedIndexInformer
 	claims   map[string]string // source name -> collector reporting its status
 
-	nodes  *nodeAgg
-	pods   *podRender
-	hpas   *hpaRender
-	owners *ownerIndex
+	nodes     *nodeAgg
+	pods      *podRender
+	workloads *workloadAgg
+	hpas      *hpaRender
+	owners    *ownerIndex
 
 	podMu     sync.Mutex
 	podStates map[string]*podState // "namespace/name"
@@ -109,7 +110,8 @@ func NewSource(cfg Config, rc *rest.Config, client kubernetes.Interface, meta me
 	s := &Source{cfg: cfg, logger: logger, rest: rc, client: client, meta: meta, want: kindNodes, claims: map[string]string{}, podStates: map[string]*podState{}}
 	s.owners = newOwnerIndex()
 	s.nodes = newNodeAgg()
-	s.pods = newPodRender(s.owners)
+	s.pods = newPodRender()
+	s.workloads = newWorkloadAgg()
 	s.hpas = newHPARender()
 	return s
 }
@@ -124,6 +126,10 @@ func (s *Source) require(kinds int) {
 // RequirePods makes Start run the pod informer (for PodNode) even when the
 // node and pod collectors are disabled.
 func (s *Source) RequirePods() { s.require(kindPods) }
+
+// RequireWorkloads makes Start run the pod list-watch and the ReplicaSet and
+// Job metadata informers, so Container can resolve workloads.
+func (s *Source) RequireWorkloads() { s.require(kindPods | kindOwners) }
 
 // claim makes collector the one that reports the status of the named
 // sources, unless another collector claimed them first; it returns the

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"io"
 	"math"
 	"strconv"
@@ -13,7 +14,7 @@ import (
 
 // maxFamilies bounds the families one store renders per object, so an
 // entry's offsets fit in a fixed array instead of a separate allocation.
-const maxFamilies = 8
+const maxFamilies = 12
 
 // storeShards splits the store's lock so informer updates rarely wait for a
 // scrape in progress and vice versa.
@@ -86,9 +87,10 @@ func (s *Store) Set(key string, b *builder) {
 	sh.mu.Unlock()
 }
 
-// SetFamily replaces the lines of one family of an existing key (an owner
-// change re-renders only kubepulse_pod_owner). It reports whether key exists.
-func (s *Store) SetFamily(key string, f int, lines []byte) bool {
+// Replace rewrites every occurrence of old with new in the lines of key,
+// family by family (a pod whose workload changes keeps its other labels).
+// It reports whether key exists.
+func (s *Store) Replace(key string, old, new []byte) bool {
 	sh := &s.shards[shardIndex(key)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -97,15 +99,32 @@ func (s *Store) SetFamily(key string, f int, lines []byte) bool {
 		return false
 	}
 	e := &sh.ents[i]
-	lo, hi := e.off[f], e.off[f+1]
-	buf := make([]byte, 0, len(e.buf)-int(hi-lo)+len(lines))
-	buf = append(append(append(buf, e.buf[:lo]...), lines...), e.buf[hi:]...)
-	delta := uint32(len(lines)) - (hi - lo)
-	for j := f + 1; j <= len(s.fams); j++ {
-		e.off[j] += delta
+	if !bytes.Contains(e.buf, old) {
+		return true
 	}
-	e.buf = buf
+	buf := make([]byte, 0, len(e.buf)+len(new)-len(old))
+	var off [maxFamilies + 1]uint32
+	for f := range s.fams {
+		off[f] = uint32(len(buf))
+		lo, hi := e.off[f], e.off[f+1]
+		buf = appendReplaced(buf, e.buf[lo:hi], old, new)
+	}
+	for f := len(s.fams); f <= maxFamilies; f++ {
+		off[f] = uint32(len(buf))
+	}
+	e.buf, e.off = buf, off
 	return true
+}
+
+func appendReplaced(dst, src, old, new []byte) []byte {
+	for {
+		i := bytes.Index(src, old)
+		if i < 0 {
+			return append(dst, src...)
+		}
+		dst = append(append(dst, src[:i]...), new...)
+		src = src[i+len(old):]
+	}
 }
 
 // Delete drops every line of key.

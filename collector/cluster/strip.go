@@ -78,3 +78,59 @@ func stripMeta(o any) (any, error) {
 	}
 	return &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta, ObjectMeta: stripMetaOf(&m.ObjectMeta)}, nil
 }
+
+// stripPod keeps what the pod render and the sums read. Pods are not cached,
+// but the reflector holds the whole initial list (a watch-list stream or a
+// paginated list) before the first Replace: stripped as they arrive, 150k
+// pods cost a fraction of their decoded size at that peak.
+func stripPod(o any) (any, error) {
+	p, ok := o.(*v1.Pod)
+	if !ok {
+		return o, nil
+	}
+	out := &v1.Pod{ObjectMeta: stripMetaOf(&p.ObjectMeta)}
+	out.CreationTimestamp = p.CreationTimestamp
+	out.Spec.NodeName = p.Spec.NodeName
+	out.Spec.Overhead = p.Spec.Overhead
+	out.Spec.Resources = p.Spec.Resources
+	out.Spec.InitContainers = stripContainers(p.Spec.InitContainers)
+	out.Spec.Containers = stripContainers(p.Spec.Containers)
+	out.Status.Phase = p.Status.Phase
+	for _, c := range p.Status.Conditions {
+		if c.Type == v1.PodScheduled {
+			out.Status.Conditions = []v1.PodCondition{{Type: c.Type, Status: c.Status, Reason: c.Reason}}
+		}
+	}
+	out.Status.InitContainerStatuses = stripStatuses(p.Status.InitContainerStatuses)
+	out.Status.ContainerStatuses = stripStatuses(p.Status.ContainerStatuses)
+	return out, nil
+}
+
+func stripContainers(cs []v1.Container) []v1.Container {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]v1.Container, len(cs))
+	for i := range cs {
+		out[i] = v1.Container{Name: cs[i].Name, RestartPolicy: cs[i].RestartPolicy,
+			Resources: v1.ResourceRequirements{Requests: cs[i].Resources.Requests, Limits: cs[i].Resources.Limits}}
+	}
+	return out
+}
+
+func stripStatuses(cs []v1.ContainerStatus) []v1.ContainerStatus {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]v1.ContainerStatus, len(cs))
+	for i := range cs {
+		out[i] = v1.ContainerStatus{Name: cs[i].Name, RestartCount: cs[i].RestartCount}
+		if w := cs[i].State.Waiting; w != nil {
+			out[i].State.Waiting = &v1.ContainerStateWaiting{Reason: w.Reason}
+		}
+		if t := cs[i].LastTerminationState.Terminated; t != nil {
+			out[i].LastTerminationState.Terminated = &v1.ContainerStateTerminated{Reason: t.Reason}
+		}
+	}
+	return out
+}

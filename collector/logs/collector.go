@@ -8,6 +8,7 @@ import (
 	"context"
 
 	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kubepulse/kubepulse/collector"
@@ -18,12 +19,12 @@ const name = "logs"
 var (
 	linesDef = collector.Define(name, "kubepulse_log_lines_total",
 		"Logical log lines read (P/F and docker split records joined), by stream; malformed records count under stream=\"unknown\".",
-		collector.Counter, "namespace", "pod", "container", "stream")
+		collector.Counter, "namespace", "pod", "container", "stream", "workload_kind", "workload")
 	matchesDef = collector.Define(name, "kubepulse_log_matches_total",
 		"Logical log lines matching a rule of --logs.rules-file; a line counts once per rule it matches.",
-		collector.Counter, "namespace", "pod", "container", "rule")
+		collector.Counter, "namespace", "pod", "container", "rule", "workload_kind", "workload")
 	bytesDef = collector.Define(name, "kubepulse_log_bytes_total",
-		"Bytes of log files read and accounted for.", collector.Counter, "namespace", "pod", "container")
+		"Bytes of log files read and accounted for.", collector.Counter, "namespace", "pod", "container", "workload_kind", "workload")
 	filesOpenDef = collector.Define(name, "kubepulse_log_files_open",
 		"Log files currently held open by the tailer.", collector.Gauge)
 	lagDef = collector.Define(name, "kubepulse_log_lag_bytes",
@@ -59,13 +60,41 @@ func init() {
 			Default("10m").DurationVar(&flagCfg.SeriesTTL)
 	})
 	collector.Register(name, false, func(logger log.Logger) (collector.Collector, error) {
-		return New(flagCfg, logger)
+		c, err := New(flagCfg, logger)
+		if err != nil || ClusterWorkloads == nil {
+			return c, err
+		}
+		w, start, err := ClusterWorkloads()
+		if err != nil {
+			level.Info(logger).Log("msg", "log counters get empty workload labels: the pods of this node cannot be looked up", "reason", err)
+			return c, nil
+		}
+		c.SetWorkloads(w, start)
+		return c, nil
 	})
 }
 
+// WorkloadFunc returns a pod's workload_kind and workload; ok is false when
+// the pod is not known.
+type WorkloadFunc func(namespace, pod string) (kind, workload string, ok bool)
+
+// ClusterWorkloads, when set (by the exporter's wiring), gives the lookup
+// of the node's pods and the function that starts it. The log files carry
+// no workload; only an exporter that watches its node's pods (--node) can
+// add it.
+var ClusterWorkloads func() (WorkloadFunc, func(context.Context) error, error)
+
 // Collector exposes a Tailer's counters.
 type Collector struct {
-	t *Tailer
+	t        *Tailer
+	workload WorkloadFunc                    // may be nil: empty labels
+	start    func(ctx context.Context) error // starts the workload lookup; may be nil
+}
+
+// SetWorkloads adds workload labels from w; start (may be nil) runs with
+// Start.
+func (c *Collector) SetWorkloads(w WorkloadFunc, start func(context.Context) error) {
+	c.workload, c.start = w, start
 }
 
 // New builds the collector; a bad rules file fails here, at start-up.
@@ -81,7 +110,14 @@ func New(cfg Config, logger log.Logger) (*Collector, error) {
 func (c *Collector) Tailer() *Tailer { return c.t }
 
 // Start implements collector.Starter.
-func (c *Collector) Start(ctx context.Context) error { return c.t.Start(ctx) }
+func (c *Collector) Start(ctx context.Context) error {
+	if c.start != nil {
+		if err := c.start(ctx); err != nil {
+			return err
+		}
+	}
+	return c.t.Start(ctx)
+}
 
 // Stop implements collector.Stopper: stop reading, write positions.
 func (c *Collector) Stop() error { return c.t.Stop() }
@@ -94,17 +130,21 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 	t := c.t
 	ld, md, bd := linesDef.Desc(), matchesDef.Desc(), bytesDef.Desc()
 	for _, ct := range t.snapshot() {
+		var wk, w string
+		if c.workload != nil {
+			wk, w, _ = c.workload(ct.namespace, ct.pod)
+		}
 		for st := 0; st < numStreams; st++ {
 			v := ct.lines[st].Load()
 			if v == 0 && st == streamUnknown {
 				continue
 			}
-			ch <- prometheus.MustNewConstMetric(ld, prometheus.CounterValue, float64(v), ct.namespace, ct.pod, ct.name, streamNames[st])
+			ch <- prometheus.MustNewConstMetric(ld, prometheus.CounterValue, float64(v), ct.namespace, ct.pod, ct.name, streamNames[st], wk, w)
 		}
 		for i, r := range t.rules.rules {
-			ch <- prometheus.MustNewConstMetric(md, prometheus.CounterValue, float64(ct.matches[i].Load()), ct.namespace, ct.pod, ct.name, r.name)
+			ch <- prometheus.MustNewConstMetric(md, prometheus.CounterValue, float64(ct.matches[i].Load()), ct.namespace, ct.pod, ct.name, r.name, wk, w)
 		}
-		ch <- prometheus.MustNewConstMetric(bd, prometheus.CounterValue, float64(ct.bytes.Load()), ct.namespace, ct.pod, ct.name)
+		ch <- prometheus.MustNewConstMetric(bd, prometheus.CounterValue, float64(ct.bytes.Load()), ct.namespace, ct.pod, ct.name, wk, w)
 	}
 	h := t.Health()
 	ch <- prometheus.MustNewConstMetric(filesOpenDef.Desc(), prometheus.GaugeValue, float64(h.FilesOpen))

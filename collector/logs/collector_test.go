@@ -101,12 +101,12 @@ func TestExposition(t *testing.T) {
 	}
 	out := buf.String()
 	for _, want := range []string{
-		`kubepulse_log_lines_total{container="app",namespace="shop",pod="web",stream="stderr"} 1`,
-		`kubepulse_log_lines_total{container="app",namespace="shop",pod="web",stream="stdout"} 1`,
-		`kubepulse_log_lines_total{container="app",namespace="shop",pod="web",stream="unknown"} 1`,
-		`kubepulse_log_matches_total{container="app",namespace="shop",pod="web",rule="error"} 1`,
-		`kubepulse_log_matches_total{container="app",namespace="shop",pod="web",rule="timeout"} 1`,
-		`kubepulse_log_bytes_total{container="app",namespace="shop",pod="web"} `,
+		`kubepulse_log_lines_total{container="app",namespace="shop",pod="web",stream="stderr",workload="",workload_kind=""} 1`,
+		`kubepulse_log_lines_total{container="app",namespace="shop",pod="web",stream="stdout",workload="",workload_kind=""} 1`,
+		`kubepulse_log_lines_total{container="app",namespace="shop",pod="web",stream="unknown",workload="",workload_kind=""} 1`,
+		`kubepulse_log_matches_total{container="app",namespace="shop",pod="web",rule="error",workload="",workload_kind=""} 1`,
+		`kubepulse_log_matches_total{container="app",namespace="shop",pod="web",rule="timeout",workload="",workload_kind=""} 1`,
+		`kubepulse_log_bytes_total{container="app",namespace="shop",pod="web",workload="",workload_kind=""} `,
 		`kubepulse_log_files_open 1`,
 		`kubepulse_log_lag_bytes 0`,
 		`kubepulse_log_rotations_total 0`,

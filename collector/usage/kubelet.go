@@ -61,6 +61,7 @@ type KubeletSource struct {
 	tokenErr string // last token read error, logged once per change
 	bufPool  sync.Pool
 	rendPool sync.Pool
+	lookup   LookupFunc // may be nil
 }
 
 // NewKubeletSource builds the HTTPS client. nodes lists the cluster's nodes;
@@ -266,6 +267,7 @@ func (k *KubeletSource) fetchAndStore(ctx context.Context, n Node, token string,
 	r := k.rendPool.Get().(*renderer)
 	defer k.rendPool.Put(r)
 	r.reset(n.Name)
+	r.lookup, r.prev, r.readMs = k.lookup, k.store.prevCPU(n.Name), start.UnixMilli()
 	st := kubelettext.Parse(buf.Bytes(), r.add)
 	for _, le := range st.Errors {
 		level.Warn(k.logger).Log("msg", "skipping malformed line in kubelet usage output; the kubelet or a proxy in between serves something that is not Prometheus text format", "node", n.Name, "url", u, "line", le.Line, "err", le.Msg, "text", le.Text)

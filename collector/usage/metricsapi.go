@@ -30,6 +30,7 @@ type MetricsAPISource struct {
 	store   *Store
 	logger  log.Logger
 	state   map[containerKey]*cpuIntegral
+	lookup  LookupFunc // may be nil
 }
 
 type containerKey struct{ namespace, pod, container string }
@@ -69,6 +70,12 @@ func (m *MetricsAPISource) Round(ctx context.Context) error {
 		}
 		return items[i].Name < items[j].Name
 	})
+	prev := map[string]map[uint64]cpuPoint{}
+	m.store.mu.RLock()
+	for node, u := range m.store.usage {
+		prev[node] = u.cpuPts
+	}
+	m.store.mu.RUnlock()
 	byNode := map[string]*renderer{}
 	bad := 0
 	var s kubelettext.Sample
@@ -85,6 +92,7 @@ func (m *MetricsAPISource) Round(ctx context.Context) error {
 		if r == nil {
 			r = newRenderer(false)
 			r.reset(node)
+			r.lookup, r.prev = m.lookup, prev[node]
 			byNode[node] = r
 		}
 		ts := pm.Timestamp.Time
@@ -118,10 +126,13 @@ func (m *MetricsAPISource) Round(ctx context.Context) error {
 			}
 			st.seen = true
 			ns, pod, cn := escapeLabel(pm.Namespace), escapeLabel(pm.Name), escapeLabel(c.Name)
-			var vb [32]byte
-			s = kubelettext.Sample{Kind: kubelettext.KindCPU, Namespace: ns, Pod: pod, Container: cn, Value: strconv.AppendFloat(vb[:0], st.seconds, 'g', -1, 64)}
+			var vb, tb [32]byte
+			// The timestamp dates the counter for the CPU limit ratio; it is
+			// not exposed (the renderer runs without timestamps).
+			s = kubelettext.Sample{Kind: kubelettext.KindCPU, Namespace: ns, Pod: pod, Container: cn, Value: strconv.AppendFloat(vb[:0], st.seconds, 'g', -1, 64),
+				Timestamp: strconv.AppendInt(tb[:0], ts.UnixMilli(), 10)}
 			r.add(&s)
-			s.Kind, s.Value = kubelettext.KindMemory, strconv.AppendFloat(vb[:0], mem, 'g', -1, 64)
+			s.Kind, s.Value, s.Timestamp = kubelettext.KindMemory, strconv.AppendFloat(vb[:0], mem, 'g', -1, 64), nil
 			r.add(&s)
 		}
 	}

@@ -42,9 +42,11 @@ var (
 // nodeUsage is the pre-rendered exposition of one node's containers. It is
 // immutable once stored: an update replaces the pointer.
 type nodeUsage struct {
-	cpu, mem []byte
-	series   int
-	at       time.Time // when the data was read
+	cpu, mem           []byte
+	memRatio, cpuRatio []byte
+	cpuPts             map[uint64]cpuPoint // CPU counters of this read, for the next rate
+	series             int
+	at                 time.Time // when the data was read
 }
 
 // nodeStats holds the per-node health counters.
@@ -158,6 +160,8 @@ func (s *Store) WriteRaw(w io.Writer) error {
 	}{
 		{cpuHeader, func(u *nodeUsage) []byte { return u.cpu }},
 		{memHeader, func(u *nodeUsage) []byte { return u.mem }},
+		{memRatioHeader, func(u *nodeUsage) []byte { return u.memRatio }},
+		{cpuRatioHeader, func(u *nodeUsage) []byte { return u.cpuRatio }},
 	} {
 		headerDone := false
 		for _, n := range nodes {
@@ -251,16 +255,32 @@ func appendEscaped(b []byte, s string) []byte {
 
 var hashSeed = maphash.MakeSeed()
 
+// prevCPU returns the CPU counters of a node's last read.
+func (s *Store) prevCPU(node string) map[uint64]cpuPoint {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if u := s.usage[node]; u != nil {
+		return u.cpuPts
+	}
+	return nil
+}
+
 // renderer builds one node's exposition from parsed samples. It is reused
 // across nodes by one worker to keep allocations down.
 type renderer struct {
 	node       []byte // escaped node name
 	timestamps bool
 	cpu, mem   []byte
-	seen       map[uint64]struct{} // maphash of kind+labels: no string per series
-	key        []byte
-	dups       int
-	series     int
+	lookup     LookupFunc // workload and limits; nil leaves the labels empty
+	// Limit ratios, and the CPU counters of the previous (prev) and this
+	// (cur) read of the node; readMs stamps samples without a timestamp.
+	memRatio, cpuRatio []byte
+	prev, cur          map[uint64]cpuPoint
+	readMs             int64
+	seen               map[uint64]struct{} // maphash of kind+labels: no string per series
+	key                []byte
+	dups               int
+	series             int
 }
 
 func newRenderer(timestamps bool) *renderer {
@@ -270,6 +290,9 @@ func newRenderer(timestamps bool) *renderer {
 func (r *renderer) reset(node string) {
 	r.node = appendEscaped(r.node[:0], node)
 	r.cpu, r.mem = r.cpu[:0], r.mem[:0]
+	r.memRatio, r.cpuRatio = r.memRatio[:0], r.cpuRatio[:0]
+	r.prev, r.cur = nil, nil
+	r.readMs = 0
 	clear(r.seen)
 	r.dups, r.series = 0, 0
 }
@@ -305,6 +328,10 @@ func (r *renderer) add(s *kubelettext.Sample) {
 	b = append(b, s.Container...)
 	b = append(b, `",node="`...)
 	b = append(b, r.node...)
+	ci, known := r.info(s)
+	if known {
+		b = appendWorkload(b, &ci)
+	}
 	b = append(b, `"} `...)
 	b = append(b, s.Value...)
 	if r.timestamps && len(s.Timestamp) > 0 {
@@ -317,12 +344,26 @@ func (r *renderer) add(s *kubelettext.Sample) {
 	} else {
 		r.mem = b
 	}
+	r.ratios(s, &ci)
 }
 
-// result copies the rendered bytes into one exact-size allocation.
+// result copies the rendered bytes into one exact-size allocation; the CPU
+// counters move to the result (the renderer starts a new map next time).
 func (r *renderer) result(at time.Time) *nodeUsage {
-	buf := make([]byte, len(r.cpu)+len(r.mem))
-	copy(buf, r.cpu)
-	copy(buf[len(r.cpu):], r.mem)
-	return &nodeUsage{cpu: buf[:len(r.cpu):len(r.cpu)], mem: buf[len(r.cpu):], series: r.series, at: at}
+	parts := [...][]byte{r.cpu, r.mem, r.memRatio, r.cpuRatio}
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	buf := make([]byte, n)
+	var out [len(parts)][]byte
+	off := 0
+	for i, p := range parts {
+		copy(buf[off:], p)
+		out[i] = buf[off : off+len(p) : off+len(p)]
+		off += len(p)
+	}
+	u := &nodeUsage{cpu: out[0], mem: out[1], memRatio: out[2], cpuRatio: out[3], cpuPts: r.cur, series: r.series, at: at}
+	r.cur = nil
+	return u
 }

@@ -97,6 +97,7 @@ type Deps struct {
 	Synced   func() bool                        // nodes listed at least once; nil means always
 	Start    func(ctx context.Context) error    // starts the cluster source; may be nil
 	PodNode  func(namespace, pod string) string // metrics-api node label; may be nil
+	Lookup   LookupFunc                         // workload labels and limits; nil leaves them empty
 	Metrics  MetricsClientFunc                  // metrics-api mode
 }
 
@@ -118,6 +119,7 @@ func New(f Flags, d Deps, logger log.Logger) (*Collector, error) {
 			return nil, err
 		}
 		k.staleAfter = 3 * f.Interval
+		k.lookup = d.Lookup
 		c.src = kubeletRounder{k: k}
 	case SourceMetricsAPI:
 		if d.Metrics == nil {
@@ -127,7 +129,9 @@ func New(f Flags, d Deps, logger log.Logger) (*Collector, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--usage.source=metrics-api: %w", err)
 		}
-		c.src = apiRounder{NewMetricsAPISource(mc, d.PodNode, d.NodeName, c.store, logger)}
+		m := NewMetricsAPISource(mc, d.PodNode, d.NodeName, c.store, logger)
+		m.lookup = d.Lookup
+		c.src = apiRounder{m}
 	default:
 		return nil, fmt.Errorf("--usage.source: unknown source %q (kubelet, metrics-api or none)", f.Source)
 	}

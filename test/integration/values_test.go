@@ -2,6 +2,8 @@ package integration
 
 import (
 	"context"
+	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +26,8 @@ var clusterFamilies = []string{
 	"kubepulse_container_resource_requests", "kubepulse_container_resource_limits",
 	"kubepulse_container_restarts_total", "kubepulse_container_last_terminated_reason",
 	"kubepulse_pod_phase", "kubepulse_pod_owner",
+	"kubepulse_container_waiting_reason", "kubepulse_pod_pending_since_timestamp_seconds", "kubepulse_pod_unschedulable",
+	"kubepulse_workload_resource_requests", "kubepulse_workload_resource_limits", "kubepulse_workload_pods",
 	"kubepulse_hpa_min_replicas", "kubepulse_hpa_max_replicas", "kubepulse_hpa_current_replicas", "kubepulse_hpa_desired_replicas",
 	"kubepulse_hpa_target_metric", "kubepulse_hpa_current_metric", "kubepulse_hpa_condition",
 }
@@ -62,7 +66,10 @@ type podWant struct {
 	owner             [4]string // owner_kind, owner_name, workload_kind, workload
 	containers        []ctrWant // app containers and sidecars
 	statuses          []statusWant
-	sumReq, sumLim    res // what the scheduler counts on the node, worked out by hand
+	waiting           [][2]string // container, reason
+	unschedulable     bool
+	created           float64 // creation time, for the pending-since series
+	sumReq, sumLim    res     // what the scheduler counts on the node, worked out by hand
 }
 
 type hpaWant struct {
@@ -151,25 +158,69 @@ func expected(ns string, nodes []nodeWant, pods []podWant, hpas []hpaWant) map[s
 		put("kubepulse_node_info", 1, "node", n.name, "kubelet_version", n.kubelet, "container_runtime", n.runtime,
 			"os_image", n.os, "zone", n.zone, "instance_type", n.instanceType)
 	}
+	type workload struct {
+		req, lim res
+		pods     float64
+	}
+	workloads := map[[2]string]*workload{}
 	for _, p := range pods {
-		for _, c := range p.containers {
-			for r, v := range c.req {
-				put("kubepulse_container_resource_requests", v, "namespace", ns, "pod", p.name, "container", c.name, "node", p.node, "resource", r, "unit", unitOf(r))
+		wk, w := p.owner[2], p.owner[3]
+		// Only pods that hold node resources have requests, limits and an
+		// owner line, and count toward their workload.
+		if holds := p.phase != "Succeeded" && p.phase != "Failed"; holds {
+			wl := workloads[[2]string{wk, w}]
+			if wl == nil {
+				wl = &workload{req: res{}, lim: res{}}
+				workloads[[2]string{wk, w}] = wl
 			}
-			for r, v := range c.lim {
-				put("kubepulse_container_resource_limits", v, "namespace", ns, "pod", p.name, "container", c.name, "node", p.node, "resource", r, "unit", unitOf(r))
+			wl.pods++
+			for _, c := range p.containers {
+				for r, v := range c.req {
+					put("kubepulse_container_resource_requests", v, "namespace", ns, "pod", p.name, "container", c.name, "node", p.node, "resource", r, "unit", unitOf(r),
+						"workload_kind", wk, "workload", w)
+					wl.req[r] += v
+				}
+				for r, v := range c.lim {
+					put("kubepulse_container_resource_limits", v, "namespace", ns, "pod", p.name, "container", c.name, "node", p.node, "resource", r, "unit", unitOf(r),
+						"workload_kind", wk, "workload", w)
+					wl.lim[r] += v
+				}
+			}
+			put("kubepulse_pod_owner", 1, "namespace", ns, "pod", p.name, "owner_kind", p.owner[0], "owner_name", p.owner[1],
+				"workload_kind", wk, "workload", w)
+			if p.unschedulable {
+				put("kubepulse_pod_unschedulable", 1, "namespace", ns, "pod", p.name, "workload_kind", wk, "workload", w)
 			}
 		}
 		for _, s := range p.statuses {
-			put("kubepulse_container_restarts_total", s.restarts, "namespace", ns, "pod", p.name, "container", s.container)
+			put("kubepulse_container_restarts_total", s.restarts, "namespace", ns, "pod", p.name, "container", s.container, "workload_kind", wk, "workload", w)
 			if s.reason != "" {
-				put("kubepulse_container_last_terminated_reason", 1, "namespace", ns, "pod", p.name, "container", s.container, "reason", s.reason)
+				put("kubepulse_container_last_terminated_reason", 1, "namespace", ns, "pod", p.name, "container", s.container, "reason", s.reason,
+					"workload_kind", wk, "workload", w)
 			}
+		}
+		for _, wt := range p.waiting {
+			put("kubepulse_container_waiting_reason", 1, "namespace", ns, "pod", p.name, "container", wt[0], "reason", wt[1], "workload_kind", wk, "workload", w)
 		}
 		// One series per pod, for its current phase (not one per phase).
 		put("kubepulse_pod_phase", 1, "namespace", ns, "pod", p.name, "phase", p.phase)
-		put("kubepulse_pod_owner", 1, "namespace", ns, "pod", p.name, "owner_kind", p.owner[0], "owner_name", p.owner[1],
-			"workload_kind", p.owner[2], "workload", p.owner[3])
+		if p.phase == "Pending" {
+			put("kubepulse_pod_pending_since_timestamp_seconds", p.created, "namespace", ns, "pod", p.name, "workload_kind", wk, "workload", w)
+		}
+	}
+	// Sums of the hand-written values in milli-units, as quantities add up
+	// exactly (0.1+0.25+0.1 is not 0.45 in floats).
+	milli := func(v float64) float64 { return math.Round(v*1e3) / 1e3 }
+	for k, wl := range workloads {
+		for r, v := range wl.req {
+			v = milli(v)
+			put("kubepulse_workload_resource_requests", v, "namespace", ns, "workload_kind", k[0], "workload", k[1], "resource", r, "unit", unitOf(r))
+		}
+		for r, v := range wl.lim {
+			v = milli(v)
+			put("kubepulse_workload_resource_limits", v, "namespace", ns, "workload_kind", k[0], "workload", k[1], "resource", r, "unit", unitOf(r))
+		}
+		put("kubepulse_workload_pods", wl.pods, "namespace", ns, "workload_kind", k[0], "workload", k[1])
 	}
 	for _, h := range hpas {
 		put("kubepulse_hpa_min_replicas", h.min, "namespace", ns, "hpa", h.name)
@@ -321,6 +372,9 @@ func TestValuesEndToEnd(t *testing.T) {
 		return corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: reason, ExitCode: code}}
 	}
 	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	waiting := func(reason string) corev1.ContainerState {
+		return corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason}}
+	}
 	cs := func(name string, restarts int32, state, last corev1.ContainerState) corev1.ContainerStatus {
 		return corev1.ContainerStatus{Name: name, Image: "registry.example/x:1", RestartCount: restarts, State: state, LastTerminationState: last}
 	}
@@ -370,16 +424,21 @@ func TestValuesEndToEnd(t *testing.T) {
 		{pod: &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: "unscheduled"},
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.example/x:1",
-				Resources: corev1.ResourceRequirements{Requests: rl("memory", "1Gi")}}}}}},
+				Resources: corev1.ResourceRequirements{Requests: rl("memory", "1Gi")}}}}},
+			// As the scheduler leaves a pod no node can take.
+			status: &corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled,
+				Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: "0/2 nodes are available: 2 Insufficient memory."}}}},
 	}
+	created := map[string]float64{}
 	for _, o := range objs {
-		created, err := c.CoreV1().Pods(ns).Create(ctx, o.pod, metav1.CreateOptions{})
+		cp, err := c.CoreV1().Pods(ns).Create(ctx, o.pod, metav1.CreateOptions{})
 		if err != nil {
 			t.Fatalf("create pod %s: %v", o.pod.Name, err)
 		}
+		created[cp.Name] = float64(cp.CreationTimestamp.Unix())
 		if o.status != nil {
-			created.Status = *o.status
-			if _, err := c.CoreV1().Pods(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+			cp.Status = *o.status
+			if _, err := c.CoreV1().Pods(ns).UpdateStatus(ctx, cp, metav1.UpdateOptions{}); err != nil {
 				t.Fatalf("update status of pod %s: %v", o.pod.Name, err)
 			}
 		}
@@ -419,10 +478,12 @@ func TestValuesEndToEnd(t *testing.T) {
 			owner:      [4]string{"Job", job.Name, "CronJob", "nightly"},
 			containers: []ctrWant{{"job", res{"cpu": 0.5}, nil}},
 			sumReq:     res{"cpu": 0.5},
+			created:    created["nightly-29000000-xyz"],
 		},
 		{
-			name: "unscheduled", phase: "Pending", owner: none,
+			name: "unscheduled", phase: "Pending", owner: none, unschedulable: true,
 			containers: []ctrWant{{"c", res{"memory": gi}, nil}},
+			created:    created["unscheduled"],
 		},
 	}
 
@@ -537,18 +598,20 @@ func TestValuesEndToEnd(t *testing.T) {
 	})
 
 	t.Run("status updates follow", func(t *testing.T) {
-		// The Job's pod starts and is OOM-killed four times.
+		// The Job's pod starts, is OOM-killed four times and waits in
+		// back-off.
 		p, err := c.CoreV1().Pods(ns).Get(ctx, "nightly-29000000-xyz", metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		p.Status.Phase = corev1.PodRunning
-		p.Status.ContainerStatuses = []corev1.ContainerStatus{cs("job", 4, running, terminated("OOMKilled", 137))}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{cs("job", 4, waiting("CrashLoopBackOff"), terminated("OOMKilled", 137))}
 		if _, err := c.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		pods[1].phase = "Running"
 		pods[1].statuses = []statusWant{{"job", 4, "OOMKilled"}}
+		pods[1].waiting = [][2]string{{"job", "CrashLoopBackOff"}}
 
 		// The web pod's worker restarts again, this time with an error, and
 		// then the pod fails: it stops counting on the node.
@@ -564,5 +627,28 @@ func TestValuesEndToEnd(t *testing.T) {
 		pods[0].phase = "Failed"
 		pods[0].statuses[3] = statusWant{"worker", 3, "Error"}
 		check(t, "series after status updates", nodes, pods, hpas)
+	})
+
+	t.Run("a completed Job no longer counts toward its workload", func(t *testing.T) {
+		p, err := c.CoreV1().Pods(ns).Get(ctx, "nightly-29000000-xyz", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Status.Phase = corev1.PodSucceeded
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{cs("job", 4, terminated("Completed", 0), terminated("OOMKilled", 137))}
+		if _, err := c.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		pods[1].phase = "Succeeded"
+		pods[1].waiting = nil
+		// expected() drops its requests, limits, owner line and its
+		// CronJob's workload series; check that no such series is left.
+		want := expected(ns, nodes, pods, hpas)
+		for k := range want {
+			if strings.Contains(k, "nightly") && (strings.HasPrefix(k, "kubepulse_workload_") || strings.HasPrefix(k, "kubepulse_container_resource_")) {
+				t.Fatalf("test expects a completed Job series: %s", k)
+			}
+		}
+		check(t, "series after the Job completed", nodes, pods, hpas)
 	})
 }

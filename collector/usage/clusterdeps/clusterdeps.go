@@ -23,6 +23,11 @@ func Deps(src *cluster.Source, f *usage.Flags) usage.Deps {
 		NodeName: src.NodeName(),
 		Synced:   src.Synced,
 		Start:    src.Start,
+		// Workload labels and limit ratios need the pods and their owners.
+		Lookup: func(namespace, pod, container string) (usage.ContainerInfo, bool) {
+			ci, ok := src.Container(namespace, pod, container)
+			return usage.ContainerInfo{WorkloadKind: ci.WorkloadKind, Workload: ci.Workload, CPULimit: ci.CPULimit, MemoryLimit: ci.MemoryLimit}, ok
+		},
 		Nodes: func() []usage.Node {
 			ns := src.Nodes()
 			out := make([]usage.Node, len(ns))
@@ -31,6 +36,9 @@ func Deps(src *cluster.Source, f *usage.Flags) usage.Deps {
 			}
 			return out
 		},
+	}
+	if f.Source != usage.SourceNone {
+		src.RequireWorkloads()
 	}
 	if f.Source == usage.SourceMetricsAPI {
 		src.RequirePods() // PodNode needs the pod informer

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-kit/log"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -66,6 +67,19 @@ func TestKubeletThroughClusterSource(t *testing.T) {
 			name:     "every node's kubelet at its InternalIP and kubelet port",
 			nodes:    []runtime.Object{node("node-a", kA.Host(), kA.Port()), node("node-b", kB.Host(), kB.Port())},
 			want:     []string{`container="app",node="node-a"} 4`, `pod="web-1",container="app",node="node-b"} 6`},
+			requestA: true,
+		},
+		{
+			name: "workload labels and memory limit ratio from the pod list-watch",
+			nodes: []runtime.Object{node("node-a", kA.Host(), kA.Port()), node("node-b", kB.Host(), kB.Port()),
+				ownedPod("shop", "web-0", "node-a", "StatefulSet", "web", "400")},
+			want: []string{
+				`kubepulse_container_cpu_usage_seconds_total{namespace="shop",pod="web-0",container="app",node="node-a",workload_kind="StatefulSet",workload="web"} 4`,
+				`kubepulse_container_memory_working_set_limit_ratio{namespace="shop",pod="web-0",container="app",workload_kind="StatefulSet",workload="web"} 0.25`,
+				// web-1 is not in the API: no workload labels, no ratio
+				`kubepulse_container_memory_working_set_bytes{namespace="shop",pod="web-1",container="app",node="node-b"} 200`,
+			},
+			absent:   []string{`pod="web-1",container="app",workload_kind`},
 			requestA: true,
 		},
 		{
@@ -136,6 +150,17 @@ func TestKubeletThroughClusterSource(t *testing.T) {
 				t.Errorf("node-a's kubelet requested: %v, want %v", got, tt.requestA)
 			}
 		})
+	}
+}
+
+func ownedPod(ns, name, nodeName, kind, owner, memLimit string) *corev1.Pod {
+	ctl := true
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, UID: types.UID("uid-" + name),
+			OwnerReferences: []metav1.OwnerReference{{Kind: kind, Name: owner, Controller: &ctl}}},
+		Spec: corev1.PodSpec{NodeName: nodeName, Containers: []corev1.Container{{Name: "app",
+			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(memLimit)}}}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning},
 	}
 }
 
