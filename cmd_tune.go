@@ -1,18 +1,177 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
+	"github.com/prometheus/common/model"
+
+	"github.com/kubepulse/kubepulse/tuning"
 )
 
-func tuneCommand(app *kingpin.Application) runFunc {
-	app.Command("tune", "Not implemented yet.")
-	return func(context.Context, log.Logger) int {
-		fmt.Fprintln(os.Stderr, "kubepulse tune: not implemented yet")
-		return 1
+// tuneStdout receives tables, JSON and summaries; tests replace it.
+var tuneStdout io.Writer = os.Stdout
+
+// tuneInput are the flags shared by `tune resources` and `tune backtest`.
+type tuneInput struct {
+	input     string
+	promURL   string
+	source    string
+	history   time.Duration
+	chunk     time.Duration
+	namespace []string
+	progress  string
+}
+
+func (in *tuneInput) flags(cmd *kingpin.CmdClause) {
+	cmd.Flag("input", "OpenMetrics file as `promtool tsdb dump-openmetrics` writes it (may be gzip-compressed).").PlaceHolder("FILE").StringVar(&in.input)
+	cmd.Flag("prometheus.url", "Prometheus-compatible query API (Prometheus, Thanos, Mimir, VictoriaMetrics) to read the history from.").PlaceHolder("URL").StringVar(&in.promURL)
+	cmd.Flag("source", "Series to read: kubepulse (the exporter's) or cadvisor (cAdvisor + kube-state-metrics).").Default("kubepulse").EnumVar(&in.source, "kubepulse", "cadvisor")
+	cmd.Flag("history", "How much history to use, ending at the newest sample.").Default("7d").SetValue(&durationValue{&in.history})
+	cmd.Flag("query.chunk", "Time span of one Prometheus query (with --prometheus.url); smaller chunks mean smaller responses.").Default("6h").SetValue(&durationValue{&in.chunk})
+	cmd.Flag("namespace", "Only these namespaces (repeatable; default all).").StringsVar(&in.namespace)
+	cmd.Flag("progress", "Progress bar while querying Prometheus: auto (on a terminal only), tty or none.").Default("auto").EnumVar(&in.progress, "auto", "tty", "none")
+}
+
+// load reads the history from the one input given.
+func (in *tuneInput) load(ctx context.Context, stderr io.Writer) (*tuning.History, error) {
+	src := tuning.SourceKubepulse
+	if in.source == "cadvisor" {
+		src = tuning.SourceCadvisor
 	}
+	var h *tuning.History
+	var err error
+	switch {
+	case in.input != "" && in.promURL != "":
+		return nil, errors.New("give either --input or --prometheus.url, not both")
+	case in.input != "":
+		h, err = loadInputFile(in.input, src)
+	case in.promURL != "":
+		h, err = loadPrometheus(ctx, in, src, stderr)
+	default:
+		return nil, errors.New("no history: give --input FILE (from `promtool tsdb dump-openmetrics`) or --prometheus.url URL")
+	}
+	if err != nil {
+		return nil, err
+	}
+	h = h.Trim(h.End-in.history.Milliseconds(), in.namespace)
+	if len(h.Containers) == 0 {
+		return nil, fmt.Errorf("no containers in the last %s of the history for namespaces %v", in.history, in.namespace)
+	}
+	return h, nil
+}
+
+func loadInputFile(name string, src tuning.Source) (*tuning.History, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.HasPrefix(data, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if data, err = io.ReadAll(zr); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return tuning.ParseOpenMetrics(name, data, src)
+}
+
+// durationValue accepts Prometheus durations (7d, 1w, 90m) for flags.
+type durationValue struct{ d *time.Duration }
+
+func (v *durationValue) Set(s string) error {
+	d, err := model.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*v.d = time.Duration(d)
+	return nil
+}
+
+func (v *durationValue) String() string { return model.Duration(*v.d).String() }
+
+func tuneCommand(app *kingpin.Application) runFunc {
+	tune := app.Command("tune", "Recommend requests, limits and HPA settings from usage history and load-test capacity, and backtest them.")
+	res := &tuneResourcesFlags{opts: tuning.DefaultOptions()}
+	resCmd := tune.Command("resources", "Recommend CPU and memory requests and limits per workload container from usage history.")
+	res.in.flags(resCmd)
+	res.flags(resCmd)
+	bt := &tuneBacktestFlags{opts: tuning.DefaultOptions()}
+	btCmd := tune.Command("backtest", "Replay the history: recommend on rolling training windows, measure on the next window, against current requests, KRR simple and VPA.")
+	bt.in.flags(btCmd)
+	bt.flags(btCmd)
+	cp := &tuneCapacityFlags{}
+	cpCmd := tune.Command("capacity", "Recommend HPA target utilization and replica bounds from a load-test results file.")
+	cp.flags(cpCmd)
+	var run func(context.Context, log.Logger) int
+	resCmd.Action(func(*kingpin.ParseContext) error { run = res.run; return nil })
+	btCmd.Action(func(*kingpin.ParseContext) error { run = bt.run; return nil })
+	cpCmd.Action(func(*kingpin.ParseContext) error { run = cp.run; return nil })
+	return func(ctx context.Context, logger log.Logger) int { return run(ctx, logger) }
+}
+
+// writeFileAtomic writes data to a temporary file next to name and renames
+// it into place, so a failure never leaves a half-written file.
+func writeFileAtomic(name string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if werr != nil || cerr != nil {
+		os.Remove(tmp)
+		return errors.Join(werr, cerr)
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// writePatches writes every patch to a temporary file in dir first and
+// renames them into place only when all were written.
+func writePatches(dir string, patches map[string][]byte) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmps := map[string]string{}
+	cleanup := func() {
+		for _, t := range tmps {
+			os.Remove(t)
+		}
+	}
+	for name, data := range patches {
+		f, err := os.CreateTemp(dir, "."+name+".tmp*")
+		if err != nil {
+			cleanup()
+			return err
+		}
+		tmps[name] = f.Name()
+		_, werr := f.Write(data)
+		if err := errors.Join(werr, f.Close()); err != nil {
+			cleanup()
+			return err
+		}
+	}
+	for name, tmp := range tmps {
+		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+			cleanup()
+			return err
+		}
+	}
+	return nil
 }
