@@ -167,7 +167,8 @@ func Backtest(h *History, bo BacktestOptions, strategies []Strategy) BacktestRes
 			cs.Scores[s.Name] = sc
 			var prevCPU, prevMem *float64
 			folds := 0
-			for t := h.Start + train; t+test <= h.End+h.Step; t += stepW {
+			// Windows are left-open; starting one ms early keeps the first sample.
+			for t := h.Start - 1 + train; t+test <= h.End+h.Step; t += stepW {
 				folds++
 				cpu, mem := s.Recommend(c, t-train, t, h.Step)
 				ccpu, cmem := cur.Recommend(c, 0, 0, 0)

@@ -164,7 +164,7 @@ func insufficient(r *Recommendation, o Options, n int, first, last int64) bool {
 	case n == 0:
 		r.Reason = "insufficient data: no samples in the window"
 	case span < o.MinHistory:
-		r.Reason = fmt.Sprintf("insufficient data: %s of history, need %s", span.Round(time.Minute), o.MinHistory)
+		r.Reason = fmt.Sprintf("insufficient data: %s of history, need %s", dur(span.Round(time.Minute)), dur(o.MinHistory))
 	case n < o.MinSamples:
 		r.Reason = fmt.Sprintf("insufficient data: %d samples, need %d", n, o.MinSamples)
 	default:
@@ -252,7 +252,7 @@ func recommendMemory(r *Recommendation, c *Container, o Options, from, to int64)
 	}
 	p := h.Percentile(o.MemoryPercentile)
 	base := p
-	r.Reason = fmt.Sprintf("p%g of %s peaks %s + %g%%", o.MemoryPercentile*100, o.MemoryInterval, formatBytes(p), o.MemoryMargin*100)
+	r.Reason = fmt.Sprintf("p%g of %s peaks %s + %g%%", o.MemoryPercentile*100, dur(o.MemoryInterval), formatBytes(p), o.MemoryMargin*100)
 	risk := "low"
 	// A working set that grows steadily will pass any percentile of its
 	// past: project it to the end of the horizon instead.
