@@ -18,8 +18,12 @@ import (
 	"github.com/kubepulse/kubepulse/tuning"
 )
 
-// tuneStdout receives tables, JSON and summaries; tests replace it.
-var tuneStdout io.Writer = os.Stdout
+// tuneStdout receives tables, JSON and summaries, tuneStderr errors and
+// progress; tests replace them.
+var (
+	tuneStdout io.Writer = os.Stdout
+	tuneStderr io.Writer = os.Stderr
+)
 
 // tuneInput are the flags shared by `tune resources` and `tune backtest`.
 type tuneInput struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -34,7 +33,7 @@ func (f *tuneBacktestFlags) flags(cmd *kingpin.CmdClause) {
 
 func (f *tuneBacktestFlags) run(ctx context.Context, _ log.Logger) int {
 	fail := func(err error) int {
-		fmt.Fprintf(os.Stderr, "kubepulse tune backtest: %v\n", err)
+		fmt.Fprintf(tuneStderr, "kubepulse tune backtest: %v\n", err)
 		return 2
 	}
 	if err := parseLimits(&f.opts, f.cpuLimit, f.memLimit); err != nil {
@@ -43,7 +42,7 @@ func (f *tuneBacktestFlags) run(ctx context.Context, _ log.Logger) int {
 	if f.bt.Train <= 0 || f.bt.Test <= 0 || f.bt.Step <= 0 {
 		return fail(fmt.Errorf("--train, --test and --step must be positive"))
 	}
-	h, err := f.in.load(ctx, os.Stderr)
+	h, err := f.in.load(ctx, tuneStderr)
 	if err != nil {
 		return fail(err)
 	}

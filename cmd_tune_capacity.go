@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
@@ -14,6 +13,6 @@ type tuneCapacityFlags struct{}
 func (f *tuneCapacityFlags) flags(cmd *kingpin.CmdClause) {}
 
 func (f *tuneCapacityFlags) run(context.Context, log.Logger) int {
-	fmt.Fprintln(os.Stderr, "kubepulse tune capacity: not implemented yet")
+	fmt.Fprintln(tuneStderr, "kubepulse tune capacity: not implemented yet")
 	return 1
 }

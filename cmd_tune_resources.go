@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -87,13 +86,13 @@ func parseLimits(o *tuning.Options, cpu, mem string) error {
 
 func (f *tuneResourcesFlags) run(ctx context.Context, _ log.Logger) int {
 	fail := func(err error) int {
-		fmt.Fprintf(os.Stderr, "kubepulse tune resources: %v\n", err)
+		fmt.Fprintf(tuneStderr, "kubepulse tune resources: %v\n", err)
 		return 2
 	}
 	if err := parseLimits(&f.opts, f.cpuLimit, f.memLimit); err != nil {
 		return fail(err)
 	}
-	h, err := f.in.load(ctx, os.Stderr)
+	h, err := f.in.load(ctx, tuneStderr)
 	if err != nil {
 		return fail(err)
 	}
@@ -139,7 +138,7 @@ func (f *tuneResourcesFlags) run(ctx context.Context, _ log.Logger) int {
 	}
 	tuneStdout.Write(out)
 	if f.output != "table" {
-		fmt.Fprintln(os.Stderr, sum.String())
+		fmt.Fprintln(tuneStderr, sum.String())
 	}
 	return 0
 }
