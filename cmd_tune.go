@@ -32,6 +32,7 @@ type tuneInput struct {
 	source    string
 	history   time.Duration
 	chunk     time.Duration
+	end       time.Time
 	namespace []string
 	progress  string
 }
@@ -42,6 +43,7 @@ func (in *tuneInput) flags(cmd *kingpin.CmdClause) {
 	cmd.Flag("source", "Series to read: kubepulse (the exporter's) or cadvisor (cAdvisor + kube-state-metrics).").Default("kubepulse").EnumVar(&in.source, "kubepulse", "cadvisor")
 	cmd.Flag("history", "How much history to use, ending at the newest sample.").Default("7d").SetValue(&durationValue{&in.history})
 	cmd.Flag("query.chunk", "Time span of one Prometheus query (with --prometheus.url); smaller chunks mean smaller responses.").Default("6h").SetValue(&durationValue{&in.chunk})
+	cmd.Flag("query.end", "End of the history read from Prometheus (RFC 3339 or Unix seconds; default now).").SetValue(&timeValue{&in.end})
 	cmd.Flag("namespace", "Only these namespaces (repeatable; default all).").StringsVar(&in.namespace)
 	cmd.Flag("progress", "Progress bar while querying Prometheus: auto (on a terminal only), tty or none.").Default("auto").EnumVar(&in.progress, "auto", "tty", "none")
 }
@@ -178,4 +180,27 @@ func writePatches(dir string, patches map[string][]byte) error {
 		}
 	}
 	return nil
+}
+
+// timeValue reads RFC 3339 or Unix seconds.
+type timeValue struct{ t *time.Time }
+
+func (v *timeValue) Set(s string) error {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		*v.t = t
+		return nil
+	}
+	var sec float64
+	if _, err := fmt.Sscan(s, &sec); err != nil {
+		return fmt.Errorf("%q: want RFC 3339 (2026-11-09T00:00:00Z) or Unix seconds", s)
+	}
+	*v.t = time.UnixMilli(int64(sec * 1000))
+	return nil
+}
+
+func (v *timeValue) String() string {
+	if v.t.IsZero() {
+		return ""
+	}
+	return v.t.UTC().Format(time.RFC3339)
 }
