@@ -43,7 +43,7 @@ func (in *tuneInput) flags(cmd *kingpin.CmdClause) {
 	cmd.Flag("source", "Series to read: kubepulse (the exporter's) or cadvisor (cAdvisor + kube-state-metrics).").Default("kubepulse").EnumVar(&in.source, "kubepulse", "cadvisor")
 	cmd.Flag("history", "How much history to use, ending at the newest sample.").Default("7d").SetValue(&durationValue{&in.history})
 	cmd.Flag("query.chunk", "Time span of one Prometheus query (with --prometheus.url); smaller chunks mean smaller responses.").Default("6h").SetValue(&durationValue{&in.chunk})
-	cmd.Flag("query.end", "End of the history read from Prometheus (RFC 3339 or Unix seconds; default now).").SetValue(&timeValue{&in.end})
+	cmd.Flag("query.end", "End of the history (RFC 3339 or Unix seconds; default: now with --prometheus.url, the newest sample with --input).").SetValue(&timeValue{&in.end})
 	cmd.Flag("namespace", "Only these namespaces (repeatable; default all).").StringsVar(&in.namespace)
 	cmd.Flag("progress", "Progress bar while querying Prometheus: auto (on a terminal only), tty or none.").Default("auto").EnumVar(&in.progress, "auto", "tty", "none")
 }
@@ -69,7 +69,11 @@ func (in *tuneInput) load(ctx context.Context, stderr io.Writer) (*tuning.Histor
 	if err != nil {
 		return nil, err
 	}
-	h = h.Trim(h.End-in.history.Milliseconds(), in.namespace)
+	end := h.End
+	if !in.end.IsZero() {
+		end = in.end.UnixMilli()
+	}
+	h = h.Trim(end-in.history.Milliseconds(), in.namespace)
 	if len(h.Containers) == 0 {
 		return nil, fmt.Errorf("no containers in the last %s of the history for namespaces %v", in.history, in.namespace)
 	}
