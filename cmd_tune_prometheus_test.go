@@ -18,7 +18,8 @@ import (
 
 // TestTunePrometheusMatchesInput backfills a trace into a real Prometheus
 // with promtool, starts Prometheus on it, and checks that --prometheus.url
-// gives exactly the recommendations --input gives on the same trace.
+// gives exactly the recommendations --input gives on the same trace, and
+// that promtool's own dump of that TSDB reads back to the same answer.
 func TestTunePrometheusMatchesInput(t *testing.T) {
 	dir := t.TempDir()
 	start := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
@@ -44,6 +45,19 @@ func TestTunePrometheusMatchesInput(t *testing.T) {
 			if err != nil {
 				t.Fatalf("promtool backfill: %v\n%s", err, out)
 			}
+			// A dump of the backfilled TSDB is what users feed --input. The
+			// dump reads the WAL too, which a backfill does not create.
+			if err := os.MkdirAll(filepath.Join(data, "wal"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			dump, err := exec.Command(harness.Tool(t, "promtool"), "tsdb", "dump-openmetrics", "--sandbox-dir-root="+t.TempDir(), data).Output()
+			if err != nil {
+				t.Fatalf("promtool dump: %v", err)
+			}
+			dumped := filepath.Join(dir, name+"-dump.om")
+			if err := os.WriteFile(dumped, dump, 0o644); err != nil {
+				t.Fatal(err)
+			}
 			url := startPrometheusOn(t, data)
 			// The newest sample of the trace; Prometheus' range selectors
 			// include their end.
@@ -59,6 +73,10 @@ func TestTunePrometheusMatchesInput(t *testing.T) {
 			}
 			if fromFile != fromProm {
 				t.Errorf("recommendations differ\n--input:\n%s\n--prometheus.url:\n%s", fromFile, fromProm)
+			}
+			code, fromDump, stderr := runTune(t, append(common, "--input", dumped)...)
+			if code != 0 || fromDump != fromFile {
+				t.Errorf("--input of the promtool dump: exit %d %s, recommendations equal to the trace's: %v", code, stderr, fromDump == fromFile)
 			}
 			if !strings.Contains(fromProm, `"recommended_request": 0.`) {
 				t.Errorf("no recommendation at all: %s", fromProm)

@@ -49,6 +49,7 @@ type pod struct {
 	from, to                                              time.Duration // lifetime within the trace
 	cpu, mem                                              func(t time.Time, r *rand.Rand) float64
 	oomAt                                                 time.Duration // 0: never
+	sidecar                                               bool          // a second container: the pod's series are written once
 }
 
 type hpa struct {
@@ -93,7 +94,7 @@ func workloads(c Config, ns string, nsIdx int) ([]pod, []hpa) {
 		cpu: func(t time.Time, r *rand.Rand) float64 { return math.Max(0.05, 0.33+0.04*diurnal(t)+noise(r, 0.03)) },
 		mem: func(t time.Time, r *rand.Rand) float64 { return 220*mi + noise(r, 6*mi) },
 	}, 2*reps)
-	add(pod{container: "istio-proxy", kind: "Deployment", workload: "api", cpuReq: 0.1, memReq: 128 * mi, memLim: 128 * mi, to: d,
+	add(pod{container: "istio-proxy", sidecar: true, kind: "Deployment", workload: "api", cpuReq: 0.1, memReq: 128 * mi, memLim: 128 * mi, to: d,
 		cpu: func(t time.Time, r *rand.Rand) float64 { return math.Max(0.002, 0.01+0.02*diurnal(t)+noise(r, 0.003)) },
 		mem: func(t time.Time, r *rand.Rand) float64 { return 45*mi + noise(r, mi) },
 	}, 2*reps)
@@ -295,7 +296,9 @@ func writePod(w *bufio.Writer, c Config, n names, p *pod, id uint64, hourly int)
 	if c.Source != "cadvisor" {
 		owner = append(owner, "workload_kind", p.kind, "workload", p.workload)
 	}
-	meta(n.owner, owner, 1, p.from)
+	if !p.sidecar {
+		meta(n.owner, owner, 1, p.from)
+	}
 	if p.oomAt > 0 {
 		meta(n.term, append(ck[:len(ck):len(ck)], "reason", "OOMKilled"), 1, (p.oomAt/every+1)*every)
 	}
