@@ -50,21 +50,21 @@ func (in *tuneInput) flags(cmd *kingpin.CmdClause) {
 
 // load reads the history from the one input given.
 func (in *tuneInput) load(ctx context.Context, stderr io.Writer) (*tuning.History, error) {
-	src := tuning.SourceKubepulse
-	if in.source == "cadvisor" {
-		src = tuning.SourceCadvisor
+	src, err := in.check()
+	if err != nil {
+		return nil, err
 	}
 	var h *tuning.History
-	var err error
-	switch {
-	case in.input != "" && in.promURL != "":
-		return nil, errors.New("give either --input or --prometheus.url, not both")
-	case in.input != "":
+	if in.input != "" {
 		h, err = loadInputFile(in.input, src)
-	case in.promURL != "":
-		h, err = loadPrometheus(ctx, in, src, stderr)
-	default:
-		return nil, errors.New("no history: give --input FILE (from `promtool tsdb dump-openmetrics`) or --prometheus.url URL")
+	} else {
+		b := tuning.NewBuilder(src)
+		if err = queryPrometheus(ctx, in, src, b, stderr); err == nil {
+			h, err = b.History()
+		}
+		if err != nil {
+			err = fmt.Errorf("--prometheus.url %s: %w", in.promURL, err)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -78,6 +78,52 @@ func (in *tuneInput) load(ctx context.Context, stderr io.Writer) (*tuning.Histor
 		return nil, fmt.Errorf("no containers in the last %s of the history for namespaces %v", in.history, in.namespace)
 	}
 	return h, nil
+}
+
+func (in *tuneInput) check() (tuning.Source, error) {
+	src := tuning.SourceKubepulse
+	if in.source == "cadvisor" {
+		src = tuning.SourceCadvisor
+	}
+	switch {
+	case in.input != "" && in.promURL != "":
+		return src, errors.New("give either --input or --prometheus.url, not both")
+	case in.input == "" && in.promURL == "":
+		return src, errors.New("no history: give --input FILE (from `promtool tsdb dump-openmetrics`) or --prometheus.url URL")
+	}
+	return src, nil
+}
+
+// recommend is load + tuning.Recommend, except from Prometheus without a
+// need for the samples (no report): then usage streams into per-pod
+// accumulators as it arrives and memory stays proportional to pods, not to
+// samples. Both paths give the same recommendations (tested).
+func (in *tuneInput) recommend(ctx context.Context, o tuning.Options, needHistory bool, stderr io.Writer) ([]tuning.Recommendation, *tuning.History, error) {
+	src, err := in.check()
+	if err != nil {
+		return nil, nil, err
+	}
+	if in.input != "" || needHistory {
+		h, err := in.load(ctx, stderr)
+		if err != nil {
+			return nil, nil, err
+		}
+		return tuning.Recommend(h, o), h, nil
+	}
+	end := in.end
+	if end.IsZero() {
+		end = time.Now()
+		in.end = end
+	}
+	b := tuning.NewAggregator(src, o, end.Add(-in.history).UnixMilli(), end.UnixMilli())
+	if err := queryPrometheus(ctx, in, src, b, stderr); err != nil {
+		return nil, nil, fmt.Errorf("--prometheus.url %s: %w", in.promURL, err)
+	}
+	recs, err := b.Recommend()
+	if err != nil {
+		return nil, nil, fmt.Errorf("--prometheus.url %s: %w", in.promURL, err)
+	}
+	return recs, nil, nil
 }
 
 func loadInputFile(name string, src tuning.Source) (*tuning.History, error) {

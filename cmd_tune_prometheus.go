@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"strings"
@@ -23,14 +24,15 @@ import (
 // few enough not to load the server.
 const queryParallelism = 4
 
-// loadPrometheus reads raw samples (a range selector at an instant, not
-// query_range, which would resample) through the query API, one query per
-// namespace and time chunk, so no response holds more than one namespace's
-// chunk. The result is the same history a dump of the same data gives.
-func loadPrometheus(ctx context.Context, in *tuneInput, src tuning.Source, stderr io.Writer) (*tuning.History, error) {
+// queryPrometheus feeds b with raw samples (a range selector at an
+// instant, not query_range, which would resample) through the query API,
+// one query per namespace and time chunk, so no response holds more than
+// one namespace's chunk. Namespaces run in parallel; the chunks of one
+// namespace run in time order, as an aggregating Builder needs.
+func queryPrometheus(ctx context.Context, in *tuneInput, src tuning.Source, b *tuning.Builder, stderr io.Writer) error {
 	client, err := api.NewClient(api.Config{Address: in.promURL})
 	if err != nil {
-		return nil, fmt.Errorf("--prometheus.url %s: %w", in.promURL, err)
+		return err
 	}
 	papi := v1.NewAPI(client)
 	end := time.Now()
@@ -46,68 +48,53 @@ func loadPrometheus(ctx context.Context, in *tuneInput, src tuning.Source, stder
 	if len(namespaces) == 0 {
 		vals, _, _, err := papi.LabelValues(ctx, "namespace", []string{src.CPU, src.Memory}, start, end)
 		if err != nil {
-			return nil, fmt.Errorf("--prometheus.url %s: listing namespaces: %w", in.promURL, err)
+			return fmt.Errorf("listing namespaces: %w", err)
 		}
 		for _, v := range vals {
 			namespaces = append(namespaces, string(v))
 		}
 		if len(namespaces) == 0 {
-			return nil, fmt.Errorf("--prometheus.url %s: no %s or %s series between %s and %s (empty range; check --source, --history and --query.end)",
-				in.promURL, src.CPU, src.Memory, start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
+			return fmt.Errorf("no %s or %s series between %s and %s (empty range; check --source, --history and --query.end)",
+				src.CPU, src.Memory, start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
 		}
 	}
 	names := regexp.QuoteMeta(strings.Join(src.Metrics(), "\x00"))
 	names = strings.ReplaceAll(names, "\x00", "|")
-	type job struct {
-		ns string
-		at time.Time
-		d  time.Duration
-	}
-	var jobs []job
-	for _, ns := range namespaces {
-		for t := start; t.Before(end); t = t.Add(chunk) {
-			d := min(chunk, end.Sub(t))
-			jobs = append(jobs, job{ns, t.Add(d), d})
-		}
-	}
-	b := tuning.NewBuilder(src)
+	chunks := int(math.Ceil(float64(end.Sub(start)) / float64(chunk)))
 	var mu sync.Mutex
-	bar := newProgress(stderr, in.progress, len(jobs))
+	bar := newProgress(stderr, in.progress, len(namespaces)*chunks)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(queryParallelism)
-	for _, j := range jobs {
+	for _, ns := range namespaces {
 		g.Go(func() error {
-			q := fmt.Sprintf(`{__name__=~%q,namespace=%q}[%dms]`, names, j.ns, j.d.Milliseconds())
-			val, _, _, err := papi.Query(gctx, q, j.at)
-			if err != nil {
-				return fmt.Errorf("--prometheus.url %s: %s: %w", in.promURL, q, err)
-			}
-			m, ok := val.(model.Matrix)
-			if !ok {
-				return fmt.Errorf("--prometheus.url %s: %s: want a range vector, got %s", in.promURL, q, val.Type())
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for _, s := range m {
-				ls := metricLabels(s.Metric)
-				for _, p := range s.Values {
-					b.Add(ls, int64(p.Timestamp), float64(p.Value))
+			for t := start; t.Before(end); t = t.Add(chunk) {
+				d := min(chunk, end.Sub(t))
+				q := fmt.Sprintf(`{__name__=~%q,namespace=%q}[%dms]`, names, ns, d.Milliseconds())
+				val, _, _, err := papi.Query(gctx, q, t.Add(d))
+				if err != nil {
+					return fmt.Errorf("%s: %w", q, err)
 				}
+				m, ok := val.(model.Matrix)
+				if !ok {
+					return fmt.Errorf("%s: want a range vector, got %s", q, val.Type())
+				}
+				mu.Lock()
+				for _, s := range m {
+					ss := make([]tuning.Sample, len(s.Values))
+					for i, p := range s.Values {
+						ss[i] = tuning.Sample{T: int64(p.Timestamp), V: float64(p.Value)}
+					}
+					b.AddSeries(metricLabels(s.Metric), ss)
+				}
+				bar.inc()
+				mu.Unlock()
 			}
-			bar.inc()
 			return nil
 		})
 	}
 	err = g.Wait()
 	bar.done()
-	if err != nil {
-		return nil, err
-	}
-	h, err := b.History()
-	if err != nil {
-		return nil, fmt.Errorf("--prometheus.url %s: %w", in.promURL, err)
-	}
-	return h, nil
+	return err
 }
 
 func metricLabels(m model.Metric) labels.Labels {

@@ -74,6 +74,12 @@ func TestTunePrometheusMatchesInput(t *testing.T) {
 			if fromFile != fromProm {
 				t.Errorf("recommendations differ\n--input:\n%s\n--prometheus.url:\n%s", fromFile, fromProm)
 			}
+			// With --report the samples are kept (the raw path); without, they
+			// stream into per-pod accumulators. Both must agree.
+			code, fromPromRaw, stderr := runTune(t, append(common, "--prometheus.url", url, "--query.end", end, "--report", filepath.Join(dir, name+".html"))...)
+			if code != 0 || fromPromRaw != fromFile {
+				t.Errorf("--prometheus.url --report: exit %d %s, recommendations equal to --input's: %v", code, stderr, fromPromRaw == fromFile)
+			}
 			code, fromDump, stderr := runTune(t, append(common, "--input", dumped)...)
 			if code != 0 || fromDump != fromFile {
 				t.Errorf("--input of the promtool dump: exit %d %s, recommendations equal to the trace's: %v", code, stderr, fromDump == fromFile)

@@ -92,11 +92,10 @@ func (f *tuneResourcesFlags) run(ctx context.Context, _ log.Logger) int {
 	if err := parseLimits(&f.opts, f.cpuLimit, f.memLimit); err != nil {
 		return fail(err)
 	}
-	h, err := f.in.load(ctx, tuneStderr)
+	recs, h, err := f.in.recommend(ctx, f.opts, f.report != "", tuneStderr)
 	if err != nil {
 		return fail(err)
 	}
-	recs := tuning.Recommend(h, f.opts)
 	sum := tuning.Summarize(recs)
 	// Everything is rendered before anything is written, so an error
 	// leaves no partial output behind.

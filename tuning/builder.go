@@ -77,6 +77,7 @@ type Builder struct {
 	ooms      map[podKey]int64
 	hpas      map[nsName]float64
 	hpaTarget map[nsName]string
+	agg       *aggregation // set by NewAggregator
 	// Ignored counts samples of names the builder does not use.
 	Ignored int
 }
@@ -90,11 +91,23 @@ func NewBuilder(src Source) *Builder {
 
 // Add records one sample of the series ls at t (Unix ms).
 func (b *Builder) Add(ls labels.Labels, t int64, v float64) {
+	one := [1]Sample{{t, v}}
+	b.AddSeries(ls, one[:])
+}
+
+// AddSeries records samples of the series ls, in time order when the
+// builder aggregates (NewAggregator). The labels are read once per call,
+// which is what makes a very large history affordable.
+func (b *Builder) AddSeries(ls labels.Labels, samples []Sample) {
 	name := ls.Get(labels.MetricName)
 	switch name {
 	case b.src.CPU, b.src.Memory:
 		k, ok := b.key(ls)
 		if !ok {
+			return
+		}
+		if b.agg != nil {
+			b.agg.add(k, ls, name == b.src.CPU, samples)
 			return
 		}
 		s := b.streams[k]
@@ -106,10 +119,19 @@ func (b *Builder) Add(ls labels.Labels, t int64, v float64) {
 			s.kind, s.workload = ls.Get("workload_kind"), wk
 		}
 		if name == b.src.CPU {
-			s.cpu = append(s.cpu, Sample{t, v})
+			s.cpu = append(s.cpu, samples...)
 		} else {
-			s.mem = append(s.mem, Sample{t, v})
+			s.mem = append(s.mem, samples...)
 		}
+	default:
+		for _, x := range samples {
+			b.addMeta(name, ls, x.T, x.V)
+		}
+	}
+}
+
+func (b *Builder) addMeta(name string, ls labels.Labels, t int64, v float64) {
+	switch name {
 	case b.src.Requests, b.src.Limits:
 		k, ok := b.key(ls)
 		r := ls.Get("resource")
@@ -184,24 +206,11 @@ func (b *Builder) History() (*History, error) {
 	for k, rs := range b.streams {
 		sortSamples(rs.cpu)
 		sortSamples(rs.mem)
-		kind, wl := rs.kind, rs.workload
-		if wl == "" {
-			if o, ok := b.owners[nsName{k.ns, k.pod}]; ok && o.name != "" {
-				kind, wl = o.kind, o.name
-			} else {
-				kind, wl = "Pod", k.pod
-			}
+		c := b.container(byID, k, rs.kind, rs.workload)
+		st := &Stream{Pod: k.pod, Memory: rs.mem, CPU: cpuRates(rs.cpu)}
+		if t, ok := b.ooms[k]; ok {
+			st.OOMs = []Sample{{t, b.oomMemory(k, maxOf(rs.mem))}}
 		}
-		c := &Container{Namespace: k.ns, WorkloadKind: kind, Workload: wl, Name: k.container}
-		if old := byID[c.ID()]; old != nil {
-			c = old
-		} else {
-			c.Requests, c.Limits = map[string]float64{}, map[string]float64{}
-			byID[c.ID()] = c
-			h.Containers = append(h.Containers, c)
-		}
-		st := &Stream{Pod: k.pod, Memory: rs.mem}
-		st.CPU = rs.cpu // counters; turned into rates once the step is known
 		c.Streams = append(c.Streams, st)
 		for _, s := range [][]Sample{rs.cpu, rs.mem} {
 			if len(s) == 0 {
@@ -216,47 +225,66 @@ func (b *Builder) History() (*History, error) {
 			first = false
 		}
 	}
-	// The newest request and limit of any pod is the workload's current one.
-	newest := map[string]map[string]int64{}
-	set := func(dst map[string]float64, id string, src map[string]Sample) {
-		for r, s := range src {
-			if newest[id] == nil {
-				newest[id] = map[string]int64{}
-			}
-			if t, ok := newest[id][r]; !ok || s.T >= t {
-				newest[id][r] = s.T
-				dst[r] = s.V
-			}
+	for _, c := range byID {
+		sort.Slice(c.Streams, func(i, j int) bool { return c.Streams[i].Pod < c.Streams[j].Pod })
+		h.Containers = append(h.Containers, c)
+	}
+	sort.Slice(h.Containers, func(i, j int) bool { return h.Containers[i].ID() < h.Containers[j].ID() })
+	h.Step = medianStep(h.Containers)
+	return h, nil
+}
+
+// container returns the Container of pod key k, creating it with its
+// current requests, limits and HPA; kind and wl come from labels on the
+// usage series when present, else from the owner join.
+func (b *Builder) container(byID map[string]*Container, k podKey, kind, wl string) *Container {
+	if wl == "" {
+		if o, ok := b.owners[nsName{k.ns, k.pod}]; ok && o.name != "" {
+			kind, wl = o.kind, o.name
+		} else {
+			kind, wl = "Pod", k.pod
 		}
 	}
-	h.Step = medianStep(h.Containers)
-	for _, c := range h.Containers {
-		for _, st := range c.Streams {
-			k := podKey{c.Namespace, st.Pod, c.Name}
-			set(c.Requests, c.ID()+"/req", b.requests[k])
-			set(c.Limits, c.ID()+"/lim", b.limits[k])
-			st.CPU = cpuRates(st.CPU, 5*h.Step)
-			if t, ok := b.ooms[k]; ok {
-				at := maxOf(st.Memory)
-				if l, ok := c.Limits[Memory]; ok && l > at {
-					at = l
-				}
-				st.OOMs = append(st.OOMs, Sample{t, at})
-			}
-		}
-		sort.Slice(c.Streams, func(i, j int) bool { return c.Streams[i].Pod < c.Streams[j].Pod })
+	c := &Container{Namespace: k.ns, WorkloadKind: kind, Workload: wl, Name: k.container,
+		Requests: map[string]float64{}, Limits: map[string]float64{}}
+	if old := byID[c.ID()]; old != nil {
+		c = old
+	} else {
+		byID[c.ID()] = c
 		hn := c.Workload
-		for k, target := range b.hpaTarget {
-			if k.ns == c.Namespace && target == c.Workload {
-				hn = k.name
+		for hk, target := range b.hpaTarget {
+			if hk.ns == c.Namespace && target == c.Workload {
+				hn = hk.name
 			}
 		}
 		if u, ok := b.hpas[nsName{c.Namespace, hn}]; ok {
 			c.HPA = &HPA{Name: hn, TargetCPUUtilization: u}
 		}
+		c.newest = map[string]int64{}
 	}
-	sort.Slice(h.Containers, func(i, j int) bool { return h.Containers[i].ID() < h.Containers[j].ID() })
-	return h, nil
+	// The newest request and limit of any pod is the workload's current one.
+	for _, m := range []struct {
+		dst map[string]float64
+		src map[string]Sample
+		tag string
+	}{{c.Requests, b.requests[k], "req/"}, {c.Limits, b.limits[k], "lim/"}} {
+		for r, s := range m.src {
+			if t, ok := c.newest[m.tag+r]; !ok || s.T >= t {
+				c.newest[m.tag+r] = s.T
+				m.dst[r] = s.V
+			}
+		}
+	}
+	return c
+}
+
+// oomMemory is the memory a container held when OOM-killed: its limit, or
+// the most it was seen using when that is more (or no limit is known).
+func (b *Builder) oomMemory(k podKey, seen float64) float64 {
+	if l, ok := b.limits[k][Memory]; ok && l.V > seen {
+		return l.V
+	}
+	return seen
 }
 
 func sortSamples(s []Sample) {

@@ -16,9 +16,10 @@ import (
 type Histogram struct {
 	first, ratio float64
 	logRatio     float64
-	halfLife     float64 // ms; 0 means no decay
-	ref          int64   // ms; weights are relative to 2^((t-ref)/halfLife)
-	weights      []float64
+	halfLife     float64   // ms; 0 means no decay
+	ref          int64     // ms; weights are relative to 2^((t-ref)/halfLife)
+	weights      []float64 // grown on demand up to maxBuckets
+	maxBuckets   int
 	total        float64
 	max          float64 // largest sample, for max-based strategies
 }
@@ -27,8 +28,7 @@ type Histogram struct {
 // each next bucket ratio times wider. halfLife 0 turns decay off.
 func NewHistogram(first, ratio, maxValue float64, halfLife time.Duration) *Histogram {
 	h := &Histogram{first: first, ratio: ratio, logRatio: math.Log(ratio), halfLife: float64(halfLife.Milliseconds())}
-	n := h.bucket(maxValue) + 1
-	h.weights = make([]float64, n)
+	h.maxBuckets = h.bucket(maxValue) + 1
 	return h
 }
 
@@ -37,8 +37,8 @@ func (h *Histogram) bucket(v float64) int {
 		return 0
 	}
 	i := int(math.Floor(math.Log(v*(h.ratio-1)/h.first+1) / h.logRatio))
-	if h.weights != nil && i >= len(h.weights) {
-		i = len(h.weights) - 1
+	if h.maxBuckets > 0 && i >= h.maxBuckets {
+		i = h.maxBuckets - 1
 	}
 	return i
 }
@@ -71,8 +71,58 @@ func (h *Histogram) Add(v, w float64, t int64) {
 		}
 		w *= math.Exp2(e)
 	}
-	h.weights[h.bucket(v)] += w
+	i := h.bucket(v)
+	// Most containers use a few dozen buckets: growing on demand keeps a
+	// histogram per pod small enough for very large clusters.
+	if i >= len(h.weights) {
+		h.weights = append(h.weights, make([]float64, i+1-len(h.weights))...)
+	}
+	h.weights[i] += w
 	h.total += w
+}
+
+// Merge adds the weights of o (same buckets and half-life) to h, both
+// brought to the later reference time first.
+func (h *Histogram) Merge(o *Histogram) {
+	if o.total == 0 {
+		return
+	}
+	h.max = math.Max(h.max, o.max)
+	f := 1.0
+	if h.halfLife > 0 {
+		if h.total == 0 {
+			h.ref = o.ref
+		}
+		if o.ref > h.ref {
+			h.shiftRef(o.ref)
+		}
+		f = math.Exp2(-float64(h.ref-o.ref) / h.halfLife)
+	}
+	if len(o.weights) > len(h.weights) {
+		h.weights = append(h.weights, make([]float64, len(o.weights)-len(h.weights))...)
+	}
+	for i, w := range o.weights {
+		h.weights[i] += w * f
+		h.total += w * f
+	}
+}
+
+// FractionAbove is the share of the decayed weight above v, interpolated
+// inside v's bucket as Percentile does.
+func (h *Histogram) FractionAbove(v float64) float64 {
+	if h.total == 0 || v >= h.max {
+		return 0
+	}
+	i := h.bucket(v)
+	var above float64
+	for j := i + 1; j < len(h.weights); j++ {
+		above += h.weights[j]
+	}
+	if i < len(h.weights) {
+		lo, hi := h.start(i), h.start(i+1)
+		above += h.weights[i] * math.Max(0, math.Min(1, (hi-v)/(hi-lo)))
+	}
+	return above / h.total
 }
 
 func (h *Histogram) shiftRef(t int64) {

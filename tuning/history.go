@@ -52,6 +52,8 @@ type Container struct {
 	Requests map[string]float64
 	Limits   map[string]float64
 	HPA      *HPA
+
+	newest map[string]int64 // when each request/limit was seen, while building
 }
 
 // ID is namespace/kind/workload/container, the sort and join key.
@@ -76,23 +78,14 @@ func Window(s []Sample, from, to int64) []Sample {
 	return s[i:j]
 }
 
-// cpuRates turns counter samples into per-interval rates in cores, treating
-// a decrease as a counter reset (the new value is the increase since the
-// restart, as Prometheus' rate() does) and skipping gaps longer than
-// maxGap, which would smear a restart or an outage into a fake average.
-func cpuRates(counter []Sample, maxGap int64) []Sample {
+// cpuRates turns counter samples into rates in cores (see rater).
+func cpuRates(counter []Sample) []Sample {
 	out := make([]Sample, 0, len(counter))
-	for i := 1; i < len(counter); i++ {
-		a, b := counter[i-1], counter[i]
-		dt := b.T - a.T
-		if dt <= 0 || (maxGap > 0 && dt > maxGap) {
-			continue
+	var r rater
+	for _, s := range counter {
+		if x, ok := r.next(s); ok {
+			out = append(out, x)
 		}
-		inc := b.V - a.V
-		if inc < 0 {
-			inc = b.V
-		}
-		out = append(out, Sample{T: b.T, V: inc / (float64(dt) / 1000)})
 	}
 	return out
 }
@@ -115,20 +108,6 @@ func medianStep(cs []*Container) int64 {
 	}
 	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
 	return d[len(d)/2]
-}
-
-// pods returns the average number of pods running the container over
-// (from, to], from the memory samples, for turning per-pod amounts into
-// workload totals.
-func (c *Container) pods(from, to, step int64) float64 {
-	if to <= from || step <= 0 {
-		return 0
-	}
-	n := 0
-	for _, s := range c.Streams {
-		n += len(Window(s.Memory, from, to))
-	}
-	return float64(n) * float64(step) / float64(to-from)
 }
 
 // workloadOf derives the workload from a pod's controller when no

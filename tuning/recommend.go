@@ -145,71 +145,86 @@ func usage(c *Container, r string, from, to int64) (all [][]Sample, n int, first
 }
 
 func recommendContainer(c *Container, o Options, from, to, step int64) (Recommendation, Recommendation) {
+	cpu, mem, pods := fold(c, o, from, to)
+	return recommendFrom(c, cpu, mem, pods, o, to)
+}
+
+// fold turns the samples of c in (from, to] into the accumulators a
+// recommendation is made from, with the same per-stream code the streaming
+// Aggregator uses, so both give the same answer.
+func fold(c *Container, o Options, from, to int64) (cpu, mem *accum, pods float64) {
+	cpu, mem = newAccum(CPU, o), newAccum(Memory, o)
+	iv := o.MemoryInterval.Milliseconds()
+	for _, s := range c.Streams {
+		for _, x := range Window(s.CPU, from, to) {
+			cpu.usage(x)
+		}
+		var ps peakState
+		for _, x := range Window(s.Memory, from, to) {
+			mem.usage(x)
+			ps.add(x, iv, mem)
+		}
+		ps.flush(mem)
+		pods += streamPods(Window(s.Memory, from, to), from, to)
+		for _, oom := range Window(s.OOMs, from, to) {
+			mem.ooms = append(mem.ooms, podSample{s.Pod, oom})
+		}
+	}
+	return cpu, mem, pods
+}
+
+// streamPods is the share of (from, to] a pod's samples cover: the
+// average number of pods of a workload is the sum over its pods.
+func streamPods(w []Sample, from, to int64) float64 {
+	if len(w) == 0 || to <= from {
+		return 0
+	}
+	step := int64(math.MaxInt64)
+	for i := 1; i < len(w); i++ {
+		step = min(step, w[i].T-w[i-1].T)
+	}
+	if len(w) == 1 {
+		step = 0
+	}
+	return float64(int64(len(w))*step) / float64(to-from)
+}
+
+func recommendFrom(c *Container, cpuAcc, memAcc *accum, pods float64, o Options, to int64) (Recommendation, Recommendation) {
 	base := Recommendation{Namespace: c.Namespace, WorkloadKind: c.WorkloadKind, Workload: c.Workload, Container: c.Name,
-		Pods: c.pods(from, to, step)}
+		Pods: math.Round(pods*1000) / 1000}
 	cpu, mem := base, base
 	cpu.Resource, mem.Resource = CPU, Memory
 	cpu.CurrentRequest, cpu.CurrentLimit = current(c.Requests, CPU), current(c.Limits, CPU)
 	mem.CurrentRequest, mem.CurrentLimit = current(c.Requests, Memory), current(c.Limits, Memory)
-	recommendCPU(&cpu, c, o, from, to)
-	recommendMemory(&mem, c, o, from, to)
+	recommendCPU(&cpu, c, cpuAcc, o)
+	recommendMemory(&mem, memAcc, o, to)
 	return cpu, mem
 }
 
 // insufficient fills the reason when the window cannot support a
 // recommendation; a guess from an hour of data would be worse than none.
-func insufficient(r *Recommendation, o Options, n int, first, last int64) bool {
-	span := time.Duration(last-first) * time.Millisecond
+func insufficient(r *Recommendation, o Options, a *accum) bool {
+	span := time.Duration(a.last-a.first) * time.Millisecond
 	switch {
-	case n == 0:
+	case a.n == 0:
 		r.Reason = "insufficient data: no samples in the window"
 	case span < o.MinHistory:
 		r.Reason = fmt.Sprintf("insufficient data: %s of history, need %s", dur(span.Round(time.Minute)), dur(o.MinHistory))
-	case n < o.MinSamples:
-		r.Reason = fmt.Sprintf("insufficient data: %d samples, need %d", n, o.MinSamples)
+	case a.n < o.MinSamples:
+		r.Reason = fmt.Sprintf("insufficient data: %d samples, need %d", a.n, o.MinSamples)
 	default:
 		return false
 	}
 	return true
 }
 
-func mean(all [][]Sample, n int) float64 {
-	var sum float64
-	for _, w := range all {
-		for _, s := range w {
-			sum += s.V
-		}
-	}
-	return sum / float64(max(n, 1))
-}
-
-// fractionAbove is the share of samples above v: the expected shortfall
-// of a request at v if the window repeats.
-func fractionAbove(all [][]Sample, n int, v float64) float64 {
-	k := 0
-	for _, w := range all {
-		for _, s := range w {
-			if s.V > v {
-				k++
-			}
-		}
-	}
-	return float64(k) / float64(max(n, 1))
-}
-
-func recommendCPU(r *Recommendation, c *Container, o Options, from, to int64) {
-	all, n, first, last := usage(c, CPU, from, to)
-	r.Usage = mean(all, n)
-	if insufficient(r, o, n, first, last) {
+func recommendCPU(r *Recommendation, c *Container, a *accum, o Options) {
+	// Micro-cores: sums in another order differ in the last bits.
+	r.Usage = math.Round(a.mean()*1e6) / 1e6
+	if insufficient(r, o, a) {
 		return
 	}
-	h := NewHistogram(0.001, 1.05, 1000, o.HalfLife)
-	for _, w := range all {
-		for _, s := range w {
-			h.Add(s.V, 1, s.T)
-		}
-	}
-	p := h.Percentile(o.CPUPercentile)
+	p := a.h.Percentile(o.CPUPercentile)
 	req := RoundUp(CPU, math.Max(p*(1+o.CPUMargin), o.MinCPU))
 	r.Reason = fmt.Sprintf("p%g of usage %s (half-life %s) + %g%%", o.CPUPercentile*100, formatCores(p), dur(o.HalfLife), o.CPUMargin*100)
 	if c.HPA != nil && r.CurrentRequest != nil {
@@ -224,8 +239,8 @@ func recommendCPU(r *Recommendation, c *Container, o Options, from, to int64) {
 	r.RecommendedRequest = &req
 	r.RecommendedLimit = o.CPULimit.Limit(CPU, req)
 	// CPU above the request is throttled only under contention, so the
-	// risk is the share of time it would have been above it.
-	switch f := fractionAbove(all, n, req); {
+	// risk is the (decayed) share of time it would have been above it.
+	switch f := a.h.FractionAbove(req); {
 	case f < 0.01:
 		r.Risk = "low"
 	case f < 0.05:
@@ -235,29 +250,19 @@ func recommendCPU(r *Recommendation, c *Container, o Options, from, to int64) {
 	}
 }
 
-func recommendMemory(r *Recommendation, c *Container, o Options, from, to int64) {
-	all, n, first, last := usage(c, Memory, from, to)
-	r.Usage = mean(all, n)
-	if insufficient(r, o, n, first, last) {
+func recommendMemory(r *Recommendation, a *accum, o Options, to int64) {
+	r.Usage = math.Round(a.mean())
+	if insufficient(r, o, a) {
 		return
 	}
-	h := NewHistogram(mi, 1.05, 1<<40, o.HalfLife)
-	iv := o.MemoryInterval.Milliseconds()
-	var trend trendFit
-	for _, w := range all {
-		for _, p := range intervalPeaks(w, iv) {
-			h.Add(p.V, 1, p.T)
-			trend.add(p)
-		}
-	}
-	p := h.Percentile(o.MemoryPercentile)
+	p := a.h.Percentile(o.MemoryPercentile)
 	base := p
 	r.Reason = fmt.Sprintf("p%g of %s peaks %s + %g%%", o.MemoryPercentile*100, dur(o.MemoryInterval), formatBytes(p), o.MemoryMargin*100)
 	risk := "low"
 	// A working set that grows steadily will pass any percentile of its
 	// past: project it to the end of the horizon instead.
-	if slope, ok := trend.leak(p); ok {
-		proj := trend.at(to) + slope*float64(o.MemoryHorizon.Milliseconds())
+	if slope, ok := a.trend.leak(p); ok {
+		proj := a.trend.at(to) + slope*float64(o.MemoryHorizon.Milliseconds())
 		if proj > base {
 			base = proj
 			r.Reason = fmt.Sprintf("grows %s/day (leak?): projected %s in %s + %g%%", formatBytes(slope*864e5), formatBytes(proj), dur(o.MemoryHorizon), o.MemoryMargin*100)
@@ -267,27 +272,25 @@ func recommendMemory(r *Recommendation, c *Container, o Options, from, to int64)
 	req := math.Max(base*(1+o.MemoryMargin), o.MinMemory)
 	// An OOM kill proves the memory then held was too little, whatever the
 	// percentile says.
-	for _, s := range c.Streams {
-		for _, oom := range Window(s.OOMs, from, to) {
-			bump := math.Max(oom.V*o.OOMBumpRatio, oom.V+o.OOMMinBump)
-			if bump > req {
-				req = bump
-				r.Reason = fmt.Sprintf("OOM-killed at %s in pod %s: +%.0f%% (at least +%s)", formatBytes(oom.V), s.Pod, (o.OOMBumpRatio-1)*100, formatBytes(o.OOMMinBump))
-			}
-			risk = "high"
+	for _, oom := range a.ooms {
+		bump := math.Max(oom.s.V*o.OOMBumpRatio, oom.s.V+o.OOMMinBump)
+		if bump > req {
+			req = bump
+			r.Reason = fmt.Sprintf("OOM-killed at %s in pod %s: +%.0f%% (at least +%s)", formatBytes(oom.s.V), oom.pod, (o.OOMBumpRatio-1)*100, formatBytes(o.OOMMinBump))
 		}
+		risk = "high"
 	}
 	req = RoundUp(Memory, req)
 	r.RecommendedRequest = &req
 	r.RecommendedLimit = o.MemoryLimit.Limit(Memory, req)
-	if risk == "low" {
-		lim := req
-		if r.RecommendedLimit != nil {
-			lim = *r.RecommendedLimit
-		}
-		if fractionAbove(all, n, lim) > 0 {
-			risk = "medium"
-		}
+	lim := req
+	if r.RecommendedLimit != nil {
+		lim = *r.RecommendedLimit
+	}
+	// The largest peak is the largest sample: any sample above the limit
+	// would have been an OOM kill.
+	if risk == "low" && a.h.Max() > lim {
+		risk = "medium"
 	}
 	r.Risk = risk
 }
@@ -308,18 +311,19 @@ func intervalPeaks(w []Sample, iv int64) []Sample {
 	return out
 }
 
-// trendFit is a least-squares line through memory peaks.
+// trendFit is a least-squares line through memory peaks. x is in ms from
+// a fixed reference (not the first sample), so fits of different pods,
+// fed in any order, add up.
 type trendFit struct {
 	n                     float64
 	sx, sy, sxx, sxy, syy float64
-	t0                    int64
 }
 
+// trendRef is 2025-01-01; ms from it stay small enough for exact sums.
+const trendRef = 1735689600000
+
 func (f *trendFit) add(s Sample) {
-	if f.n == 0 {
-		f.t0 = s.T
-	}
-	x := float64(s.T - f.t0)
+	x := float64(s.T - trendRef)
 	f.n++
 	f.sx += x
 	f.sy += s.V
@@ -339,7 +343,7 @@ func (f *trendFit) slope() float64 {
 func (f *trendFit) at(t int64) float64 {
 	b := f.slope()
 	a := (f.sy - b*f.sx) / f.n
-	return a + b*float64(t-f.t0)
+	return a + b*float64(t-trendRef)
 }
 
 // leak reports a growth that explains most of the variation (R² >= 0.8)
