@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -146,5 +151,43 @@ func TestTuneCapacityKnee(t *testing.T) {
 		"--slo.latency", "10ms", "--peak-rps", "1000", "--out", out)
 	if _, err := os.Stat(out); code != 2 || !strings.Contains(stderr, "no window of the load test met the SLO") || err == nil {
 		t.Errorf("10ms SLO: exit %d, %q, manifest written: %v", code, stderr, err == nil)
+	}
+}
+
+// TestTuneCapacityLoadtestOut runs the real generator against a loopback
+// server with a stage plan, writing its JTL with --out, and sizes an HPA
+// from that file: the format users get from `kubepulse loadtest --out`.
+func TestTuneCapacityLoadtestOut(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
+	defer srv.Close()
+	dir := t.TempDir()
+	jtl := filepath.Join(dir, "out.jtl")
+	loadtestStdout = io.Discard
+	defer func() { loadtestStdout = os.Stdout }()
+	before := time.Now().Add(-time.Minute)
+	var lterr bytes.Buffer
+	if code := run(context.Background(), []string{"loadtest", srv.URL, "--stages", "2s:100,2s:200", "--progress", "none", "--out", jtl}, &lterr); code != 0 {
+		t.Fatalf("loadtest exit %d: %s", code, lterr.String())
+	}
+	// One pod at 0.2 cores around the test.
+	var om strings.Builder
+	for i, at := 0, before; at.Before(time.Now().Add(time.Minute)); i, at = i+1, at.Add(5*time.Second) {
+		fmt.Fprintf(&om, "kubepulse_container_cpu_usage_seconds_total{container=\"app\",namespace=\"shop\",pod=\"api-0\",workload=\"api\",workload_kind=\"Deployment\"} %g %.3f\n", float64(i)*0.2*5, float64(at.UnixMilli())/1000)
+	}
+	om.WriteString("# EOF\n")
+	usage := filepath.Join(dir, "cpu.om")
+	os.WriteFile(usage, []byte(om.String()), 0o644)
+	code, stdout, stderr := runTune(t, "tune", "capacity", "--results", jtl, "--input", usage, "--workload", "shop/api",
+		"--cpu.request", "0.5", "--slo.latency", "1s", "--window", "1s", "--min-requests", "50", "--peak-rps", "1000")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var knee float64
+	if _, err := fmt.Sscanf(stdout[strings.Index(stdout, "# knee: ")+len("# knee: "):], "%g", &knee); err != nil || knee < 100 {
+		t.Errorf("knee %g rps per pod (%v), want at least 100 from the 200 rps stage:\n%s", knee, err, stdout)
+	}
+	if !strings.Contains(stdout, "kind: HorizontalPodAutoscaler") || !strings.Contains(stdout, "averageUtilization: 30") {
+		// 0.2 of 0.5 cores is 40% at the knee; x0.8 is 32%, 30% in 5% steps.
+		t.Errorf("manifest:\n%s", stdout)
 	}
 }

@@ -110,7 +110,14 @@ func (c *LoadCollector) Windows(window time.Duration, containers []*Container) [
 			for _, st := range ct.Streams {
 				win := Window(st.CPU, from, to)
 				if len(win) == 0 {
-					continue
+					// CPU scraped less often than the window: the rate whose
+					// interval covers the window's middle stands for it.
+					mid := (from + to) / 2
+					i := sort.Search(len(st.CPU), func(i int) bool { return st.CPU[i].T >= mid })
+					if i == 0 || i == len(st.CPU) {
+						continue
+					}
+					win = st.CPU[i : i+1]
 				}
 				var sum float64
 				for _, x := range win {
