@@ -12,6 +12,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubepulse/kubepulse/tuning"
@@ -38,8 +39,8 @@ func optionFlags(cmd *kingpin.CmdClause, o *tuning.Options, cpuLimit, memLimit *
 	cmd.Flag("memory.margin", "Margin (percent) added to the memory percentile.").Default(pct(o.MemoryMargin)).SetValue(&percentValue{&o.MemoryMargin})
 	cmd.Flag("memory.horizon", "How far ahead a steadily growing working set (a leak) is projected.").Default(promDur(o.MemoryHorizon)).SetValue(&durationValue{&o.MemoryHorizon})
 	cmd.Flag("memory.oom-bump", "Factor on the memory held at an OOM kill (at least +100MiB).").Default(fmt.Sprint(o.OOMBumpRatio)).Float64Var(&o.OOMBumpRatio)
-	cmd.Flag("cpu.min", "Smallest CPU request recommended, in cores.").Default(fmt.Sprint(o.MinCPU)).Float64Var(&o.MinCPU)
-	cmd.Flag("memory.min", "Smallest memory request recommended, in bytes.").Default(fmt.Sprint(o.MinMemory)).Float64Var(&o.MinMemory)
+	cmd.Flag("cpu.min", "Smallest CPU request recommended (a Kubernetes quantity).").Default(tuning.FormatQuantity(tuning.CPU, o.MinCPU)).SetValue(&quantityValue{&o.MinCPU})
+	cmd.Flag("memory.min", "Smallest memory request recommended (a Kubernetes quantity).").Default(tuning.FormatQuantity(tuning.Memory, o.MinMemory)).SetValue(&quantityValue{&o.MinMemory})
 	cmd.Flag("cpu.limit", "CPU limit policy: none, request or ratio=X (X times the request).").Default("none").StringVar(cpuLimit)
 	cmd.Flag("memory.limit", "Memory limit policy: request, ratio=X or none.").Default("request").StringVar(memLimit)
 	cmd.Flag("min-history", "Less history than this gives \"insufficient data\" instead of a guess.").Default(promDur(o.MinHistory)).SetValue(&durationValue{&o.MinHistory})
@@ -48,6 +49,20 @@ func optionFlags(cmd *kingpin.CmdClause, o *tuning.Options, cpuLimit, memLimit *
 
 func promDur(d time.Duration) string { v := durationValue{&d}; return v.String() }
 func pct(f float64) string           { return fmt.Sprint(math.Round(f*1e6) / 1e4) }
+
+// quantityValue reads a Kubernetes quantity (10m, 32Mi) into base units.
+type quantityValue struct{ f *float64 }
+
+func (v *quantityValue) Set(s string) error {
+	q, err := resource.ParseQuantity(s)
+	if err != nil || q.Sign() < 0 {
+		return fmt.Errorf("%q: want a Kubernetes quantity such as 10m or 32Mi", s)
+	}
+	*v.f = q.AsApproximateFloat64()
+	return nil
+}
+
+func (v *quantityValue) String() string { return fmt.Sprint(*v.f) }
 
 // percentValue reads a percentage into a fraction.
 type percentValue struct{ f *float64 }

@@ -147,6 +147,7 @@ func TestTuneBadInput(t *testing.T) {
 		{"empty range", []string{"--input", cadvisorTrace, "--source", "cadvisor", "--namespace", "nope"}, "no containers"},
 		{"wrong source", []string{"--input", cadvisorTrace}, "--source=kubepulse"},
 		{"bad limit policy", []string{"--input", cadvisorTrace, "--memory.limit", "ratio=0.5"}, "--memory.limit"},
+		{"bad quantity", []string{"--input", cadvisorTrace, "--memory.min", "lots"}, "--memory.min=lots"},
 		{"unreachable prometheus", []string{"--prometheus.url", "http://127.0.0.1:1"}, "127.0.0.1:1"},
 	}
 	for _, tt := range tests {
