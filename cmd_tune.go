@@ -186,7 +186,8 @@ func writeFileAtomic(name string, data []byte) error {
 	}
 	tmp := f.Name()
 	_, werr := f.Write(data)
-	cerr := f.Close()
+	// CreateTemp makes the file private; a report or patch is not.
+	cerr := errors.Join(f.Chmod(0o644), f.Close())
 	if werr != nil || cerr != nil {
 		os.Remove(tmp)
 		return errors.Join(werr, cerr)
@@ -218,7 +219,7 @@ func writePatches(dir string, patches map[string][]byte) error {
 		}
 		tmps[name] = f.Name()
 		_, werr := f.Write(data)
-		if err := errors.Join(werr, f.Close()); err != nil {
+		if err := errors.Join(werr, f.Chmod(0o644), f.Close()); err != nil {
 			cleanup()
 			return err
 		}

@@ -113,7 +113,7 @@ func svgChart(c *Container, res string, r Recommendation, start, end int64) stri
 		return b.String()
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg viewBox="-60 -10 %.0f %.0f" width="%.0f" height="%.0f" role="img">`, chartW+160, chartH+30, chartW+160, chartH+30)
+	fmt.Fprintf(&b, `<svg viewBox="-60 -10 %.0f %.0f" width="%.0f" height="%.0f" role="img">`, chartW+260, chartH+30, chartW+260, chartH+30)
 	fmt.Fprintf(&b, `<rect x="0" y="0" width="%.0f" height="%.0f" fill="#fafafa" stroke="#ccc"/>`, chartW, chartH)
 	for _, f := range []float64{0, 0.5, 1} {
 		v := top / 1.1 * f
