@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -23,10 +24,14 @@ type tuneCapacityFlags struct {
 	window   time.Duration
 	opts     tuning.CapacityOptions
 	out      string
+	target   string
+	stages   string
 }
 
 func (f *tuneCapacityFlags) flags(cmd *kingpin.CmdClause) {
-	cmd.Flag("results", "Load-test results: JMeter CSV/XML, Gatling simulation.log, k6 JSON/CSV, or a `kubepulse loadtest --out` JTL.").Required().PlaceHolder("FILE").StringVar(&f.results)
+	cmd.Flag("results", "Load-test results: JMeter CSV/XML, Gatling simulation.log, k6 JSON/CSV, or a `kubepulse loadtest --out` JTL.").PlaceHolder("FILE").StringVar(&f.results)
+	cmd.Flag("target", "Instead of --results, run `kubepulse loadtest` against this URL with --stages now and use its results.").PlaceHolder("URL").StringVar(&f.target)
+	cmd.Flag("stages", "Stage plan of the live run (DURATION:RATE,..., as `kubepulse loadtest --stages`), e.g. 2m:100,2m:200,2m:400.").StringVar(&f.stages)
 	cmd.Flag("workload", "The workload under test, NAMESPACE/NAME.").Required().StringVar(&f.workload)
 	cmd.Flag("workload-kind", "Kind of the workload (the HPA's scaleTargetRef).").Default("Deployment").EnumVar(&f.kind, "Deployment", "StatefulSet")
 	cmd.Flag("input", "Pod CPU during the test: OpenMetrics file (`promtool tsdb dump-openmetrics`).").PlaceHolder("FILE").StringVar(&f.in.input)
@@ -54,6 +59,29 @@ func (f *tuneCapacityFlags) run(ctx context.Context, _ log.Logger) int {
 	}
 	if f.window <= 0 || f.opts.Reaction < 0 || f.opts.Reaction >= 1 {
 		return fail(errors.New("--window must be positive and --reaction in [0, 1)"))
+	}
+	switch {
+	case (f.results == "") == (f.target == ""):
+		return fail(errors.New("give either --results FILE or --target URL (with --stages)"))
+	case f.target != "" && f.stages == "":
+		return fail(errors.New("--target needs --stages, the load plan to step through"))
+	case f.target != "":
+		// A live step run: the generator writes its JTL, which is then read
+		// like any results file.
+		dir, err := os.MkdirTemp("", "kubepulse-capacity")
+		if err != nil {
+			return fail(err)
+		}
+		defer os.RemoveAll(dir)
+		f.results = filepath.Join(dir, "results.jtl")
+		// Its summary goes to stderr: stdout is the manifest.
+		saved := loadtestStdout
+		loadtestStdout = tuneStderr
+		code := run(ctx, []string{"loadtest", f.target, "--stages", f.stages, "--progress", "none", "--out", f.results}, tuneStderr)
+		loadtestStdout = saved
+		if code != 0 {
+			return fail(fmt.Errorf("the load test against %s failed (exit %d)", f.target, code))
+		}
 	}
 	fh, err := os.Open(f.results)
 	if err != nil {

@@ -154,40 +154,82 @@ func TestTuneCapacityKnee(t *testing.T) {
 	}
 }
 
-// TestTuneCapacityLoadtestOut runs the real generator against a loopback
-// server with a stage plan, writing its JTL with --out, and sizes an HPA
-// from that file: the format users get from `kubepulse loadtest --out`.
-func TestTuneCapacityLoadtestOut(t *testing.T) {
+// TestTuneCapacityLoadtest runs the real generator against a loopback
+// server with a stage plan, once writing its JTL with `loadtest --out` and
+// once live through --target, and sizes an HPA from each.
+func TestTuneCapacityLoadtest(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
 	defer srv.Close()
 	dir := t.TempDir()
-	jtl := filepath.Join(dir, "out.jtl")
-	loadtestStdout = io.Discard
-	defer func() { loadtestStdout = os.Stdout }()
-	before := time.Now().Add(-time.Minute)
-	var lterr bytes.Buffer
-	if code := run(context.Background(), []string{"loadtest", srv.URL, "--stages", "2s:100,2s:200", "--progress", "none", "--out", jtl}, &lterr); code != 0 {
-		t.Fatalf("loadtest exit %d: %s", code, lterr.String())
-	}
-	// One pod at 0.2 cores around the test.
+	// One pod at 0.2 cores, 5s samples, around both runs.
 	var om strings.Builder
-	for i, at := 0, before; at.Before(time.Now().Add(time.Minute)); i, at = i+1, at.Add(5*time.Second) {
+	for i, at := 0, time.Now().Add(-time.Minute); at.Before(time.Now().Add(2 * time.Minute)); i, at = i+1, at.Add(5*time.Second) {
 		fmt.Fprintf(&om, "kubepulse_container_cpu_usage_seconds_total{container=\"app\",namespace=\"shop\",pod=\"api-0\",workload=\"api\",workload_kind=\"Deployment\"} %g %.3f\n", float64(i)*0.2*5, float64(at.UnixMilli())/1000)
 	}
 	om.WriteString("# EOF\n")
 	usage := filepath.Join(dir, "cpu.om")
 	os.WriteFile(usage, []byte(om.String()), 0o644)
-	code, stdout, stderr := runTune(t, "tune", "capacity", "--results", jtl, "--input", usage, "--workload", "shop/api",
-		"--cpu.request", "0.5", "--slo.latency", "1s", "--window", "1s", "--min-requests", "50", "--peak-rps", "1000")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
+
+	jtl := filepath.Join(dir, "out.jtl")
+	loadtestStdout = io.Discard
+	defer func() { loadtestStdout = os.Stdout }()
+	var lterr bytes.Buffer
+	if code := run(context.Background(), []string{"loadtest", srv.URL, "--stages", "2s:100,2s:200", "--progress", "none", "--out", jtl}, &lterr); code != 0 {
+		t.Fatalf("loadtest exit %d: %s", code, lterr.String())
 	}
-	var knee float64
-	if _, err := fmt.Sscanf(stdout[strings.Index(stdout, "# knee: ")+len("# knee: "):], "%g", &knee); err != nil || knee < 100 {
-		t.Errorf("knee %g rps per pod (%v), want at least 100 from the 200 rps stage:\n%s", knee, err, stdout)
+	common := []string{"tune", "capacity", "--input", usage, "--workload", "shop/api",
+		"--cpu.request", "0.5", "--slo.latency", "1s", "--window", "1s", "--min-requests", "50", "--peak-rps", "1000"}
+	for name, args := range map[string][]string{
+		"loadtest --out": {"--results", jtl},
+		"live --target":  {"--target", srv.URL, "--stages", "2s:100,2s:200"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, stdout, stderr := runTune(t, append(common, args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var knee float64
+			i := strings.Index(stdout, "# knee: ")
+			if i < 0 {
+				t.Fatalf("no knee in the output:\n%s", stdout)
+			}
+			if _, err := fmt.Sscanf(stdout[i+len("# knee: "):], "%g", &knee); err != nil || knee < 100 {
+				t.Errorf("knee %g rps per pod (%v), want at least 100 from the 200 rps stage:\n%s", knee, err, stdout)
+			}
+			// 0.2 of 0.5 cores is 40% at the knee; x0.8 is 32%, 30% in 5% steps.
+			if !strings.HasPrefix(stdout, "# Generated") || !strings.Contains(stdout, "averageUtilization: 30") {
+				t.Errorf("stdout is not just the manifest:\n%s", stdout)
+			}
+		})
 	}
-	if !strings.Contains(stdout, "kind: HorizontalPodAutoscaler") || !strings.Contains(stdout, "averageUtilization: 30") {
-		// 0.2 of 0.5 cores is 40% at the knee; x0.8 is 32%, 30% in 5% steps.
-		t.Errorf("manifest:\n%s", stdout)
+}
+
+func TestTuneCapacityBadInput(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "hpa.yaml")
+	empty := filepath.Join(dir, "empty.jtl")
+	os.WriteFile(empty, []byte("timeStamp,elapsed,label,responseCode,success\n"), 0o644)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no results", []string{"--workload", "a/b", "--peak-rps", "10"}, "give either --results FILE or --target URL"},
+		{"both", []string{"--workload", "a/b", "--peak-rps", "10", "--results", empty, "--target", "http://127.0.0.1:1"}, "give either"},
+		{"target without stages", []string{"--workload", "a/b", "--peak-rps", "10", "--target", "http://127.0.0.1:1"}, "--target needs --stages"},
+		{"bad workload", []string{"--workload", "b", "--peak-rps", "10", "--results", empty}, "want NAMESPACE/NAME"},
+		{"empty results", []string{"--workload", "a/b", "--peak-rps", "10", "--results", empty, "--input", cadvisorTrace}, "no requests"},
+		{"missing results", []string{"--workload", "a/b", "--peak-rps", "10", "--results", filepath.Join(dir, "nope")}, "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runTune(t, append([]string{"tune", "capacity", "--out", out}, tt.args...)...)
+			if code != 2 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, %q; want 2 and %q", code, stderr, tt.want)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Error("a manifest was written despite the error")
+			}
+		})
 	}
 }
