@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -58,7 +59,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		return 2
 	}
 	logger := logging.NewWriter(logCfg, stderr)
-	return cmds[selected](ctx, logger)
+	// A command with subcommands ("tune resources") is run by its
+	// top-level runFunc, which knows which subcommand was chosen.
+	top, _, _ := strings.Cut(selected, " ")
+	return cmds[top](ctx, logger)
 }
 
 // namedFlagError adds the flag's name to kingpin's value errors ("enum value

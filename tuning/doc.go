@@ -1,9 +1,10 @@
-// Package tuning will hold `kubepulse tune`: requests, limits, HPA targets and
-// replica bounds recommended from observed usage and load-test capacity.
+// Package tuning is `kubepulse tune`: CPU and memory requests and limits
+// recommended from usage history (Recommend), proved on that history
+// against the current requests, KRR simple and VPA defaults (Backtest),
+// and HPA targets and replica bounds from a load test (Capacity).
 //
-// Not implemented yet. The command prints so and exits 1. Until it lands, the
-// `recommendations` recording-rule group written by `kubepulse generate`
-// computes a recommended request per workload (a usage quantile over the
-// configured window times a margin), shown next to the current request on the
-// workload-efficiency dashboard.
+// Data flows one way: an input (ParseOpenMetrics, or a Builder fed from the
+// Prometheus API) builds a History; Recommend turns it into
+// Recommendations; Summarize, Report and Patches render them. docs/tuning.md
+// explains every default and why.
 package tuning
