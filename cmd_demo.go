@@ -71,7 +71,7 @@ func runDemo(ctx context.Context, logger log.Logger, stdout io.Writer, f *demoFl
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	d, err := demo.New(ctx, demo.Options{Seed: f.seed, History: f.history, Step: f.step, Instance: displayAddr(ln.Addr()),
-		Version: version.Version, LoadRate: f.rate, Logger: logger})
+		Version: version.Version, LoadRate: f.rate, Logger: logger, Recommender: demo.NewTuneRecommender(f.history)})
 	if err != nil {
 		_ = ln.Close()
 		return logging.Fatal(logger, "cannot start the demo", err)

@@ -32,7 +32,7 @@ labels, label values, rules and alerts), then import the dashboards from
 Try next:
 
   kubepulse generate --output-dir ./monitoring --test
-  kubepulse tune --prometheus.url=%[1]s
+  kubepulse tune resources --prometheus.url=%[1]s --history=6h --min-history=1h --report tune.html
 
 `, url, hostPort, genDir, took.Round(100*time.Millisecond))
 }

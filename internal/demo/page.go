@@ -172,7 +172,7 @@ func (d *Demo) pageData(ctx context.Context) pageData {
 	for _, k := range keys {
 		p := strings.SplitN(k, "/", 3)
 		u := WorkloadUsage{Namespace: p[0], Kind: p[1], Name: p[2], Pods: pods[k], CPURequest: cpuReq[k], CPUUsage: cpuUse[k],
-			MemRequest: memReq[k], MemUsage: memUse[k], MemLimit: memLim[k], MemPeak: memPeak[k], CPUUsageP90: p90[k], MemMax30m: mem30[k]}
+			MemRequest: memReq[k], MemUsage: memUse[k], MemLimit: memLim[k], MemPeak: memPeak[k], CPUUsageP90: p90[k], MemMax30m: mem30[k], Now: q.now}
 		row := workloadRow{WorkloadUsage: u, ID: p[0] + "-" + p[2], CPUEff: ratio(u.CPUUsage, u.CPURequest), MemEff: ratio(u.MemUsage, u.MemRequest)}
 		row.Rec = d.rec.Recommend(ctx, d, u)
 		sel := fmt.Sprintf(`{namespace=%q, workload=%q}`, p[0], p[2])

@@ -9,10 +9,11 @@ import (
 type WorkloadUsage struct {
 	Namespace, Kind, Name  string
 	Pods                   float64
-	CPURequest, CPUUsage   float64 // cores
-	MemRequest, MemUsage   float64 // bytes
-	MemLimit, MemPeak      float64 // bytes; peak is the largest pod's working set
-	CPUUsageP90, MemMax30m float64 // from the generated recommendation rules, 0 when absent
+	CPURequest, CPUUsage   float64   // cores
+	MemRequest, MemUsage   float64   // bytes
+	MemLimit, MemPeak      float64   // bytes; peak is the largest pod's working set
+	CPUUsageP90, MemMax30m float64   // from the generated recommendation rules, 0 when absent
+	Now                    time.Time // the page's evaluation time
 }
 
 // Recommendation is what the efficiency table shows for one workload.
