@@ -18,10 +18,10 @@ const collectorName = "usage"
 var (
 	cpuDef = collector.Define(collectorName, "kubepulse_container_cpu_usage_seconds_total",
 		"Cumulative CPU time consumed by the container in core-seconds (kubelet /metrics/resource; with --usage.source=metrics-api an estimate integrated from metrics.k8s.io rates, see docs/usage.md).",
-		collector.Counter, "namespace", "pod", "container", "node")
+		collector.Counter, "namespace", "pod", "container", "node", "workload_kind", "workload")
 	memDef = collector.Define(collectorName, "kubepulse_container_memory_working_set_bytes",
 		"Current working set of the container in bytes.",
-		collector.Gauge, "namespace", "pod", "container", "node")
+		collector.Gauge, "namespace", "pod", "container", "node", "workload_kind", "workload")
 	scrapeErrorsDef = collector.Define(collectorName, "kubepulse_kubelet_scrape_errors_total",
 		"Failed reads of a kubelet's usage endpoint (connection, TLS, HTTP status, timeout or unparseable body).",
 		collector.Counter, "node")
