@@ -199,13 +199,3 @@ func TestBadInputExitsWithOneLine(t *testing.T) {
 		})
 	}
 }
-
-func TestStubCommandsSayNotImplemented(t *testing.T) {
-	// tune has subcommands now; without one it is a usage error (exit 2).
-	for _, cmd := range []string{"demo"} {
-		var stderr bytes.Buffer
-		if code := run(context.Background(), []string{cmd}, &stderr); code != 1 {
-			t.Errorf("%s: exit %d, want 1", cmd, code)
-		}
-	}
-}

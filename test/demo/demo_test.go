@@ -72,6 +72,10 @@ type detached struct{ testing.TB }
 
 func (d *detached) Cleanup(f func()) { cleanups = append(cleanups, f) }
 
+// Logf prints to stderr: the cleanups run after every test has completed,
+// when logging to the first test would panic.
+func (d *detached) Logf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+
 var cleanups []func()
 
 func TestMain(m *testing.M) {
