@@ -151,8 +151,10 @@ func Alerts() []AlertSpec {
 			Default: dflt(0.9, "15m", "warning"), Ratio: true,
 			build: func(x *b, n Names, a config.Alert) (string, map[string]string, tcase) {
 				// The exporter divides working set by limit: no join of
-				// two per-container metrics in Prometheus.
-				return fmt.Sprintf(`max by (%s) (%s) > %s`, x.ctrBy(), x.sel("kubepulse_container_memory_working_set_limit_ratio"), fmtNum(a.Threshold)), map[string]string{
+				// two per-container metrics in Prometheus. Filtered before
+				// the max (which only drops job and instance): aggregating
+				// the few containers over the threshold, not all of them.
+				return fmt.Sprintf(`max by (%s) (%s > %s)`, x.ctrBy(), x.sel("kubepulse_container_memory_working_set_limit_ratio"), fmtNum(a.Threshold)), map[string]string{
 						"summary":     "A container's memory is close to its limit; it risks being OOMKilled.",
 						"description": "Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} uses {{ $value | humanizePercentage }} of its memory limit.",
 					}, tcase{
@@ -164,9 +166,12 @@ func Alerts() []AlertSpec {
 		{Key: "cpuAtLimit", Name: "KubePulseContainerCPUAtLimit", Group: GroupAlertsContainers,
 			Default: dflt(0.95, "15m", "warning"), Ratio: true,
 			build: func(x *b, n Names, a config.Alert) (string, map[string]string, tcase) {
-				// The exporter's ratio is over the last two kubelet reads;
-				// averaged over the rate window like a rate().
-				return fmt.Sprintf(`max by (%s) (avg_over_time(%s[%s])) > %s`, x.ctrBy(), x.sel("kubepulse_container_cpu_usage_limit_ratio"), x.w, fmtNum(a.Threshold)), map[string]string{
+				// The exporter's ratio is the usage between its last two
+				// kubelet reads over the limit; the for (15m) asks for it
+				// at every evaluation. An instant filter: averaging it
+				// over a window would decode a window of samples of every
+				// container with a CPU limit.
+				return fmt.Sprintf(`max by (%s) (%s > %s)`, x.ctrBy(), x.sel("kubepulse_container_cpu_usage_limit_ratio"), fmtNum(a.Threshold)), map[string]string{
 						"summary":     "A container's CPU usage is pinned at its limit; it is being throttled.",
 						"description": "Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} uses {{ $value | humanizePercentage }} of its CPU limit.",
 					}, tcase{
@@ -184,7 +189,7 @@ func Alerts() []AlertSpec {
 					return in(x.ser("kubepulse_container_restarts_total", "0+0x10 1+0x20", ctrKV...),
 						x.ser("kubepulse_container_last_terminated_reason", "1+0x30", with(ctrKV, "reason", r)...))
 				}
-				return fmt.Sprintf(`sum by (%[1]s) (increase(%[2]s[10m])) > 0 and on (%[1]s) max by (%[1]s) (%[3]s) == 1`, pc,
+				return fmt.Sprintf(`max by (%[1]s) (increase(%[2]s[10m]) > 0) and on (%[1]s) max by (%[1]s) (%[3]s == 1)`, pc,
 						x.sel("kubepulse_container_restarts_total"), x.sel("kubepulse_container_last_terminated_reason", `reason="OOMKilled"`)), map[string]string{
 						"summary":     "A container was OOMKilled and restarted.",
 						"description": "Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} was killed for running out of memory in the last 10 minutes.",
