@@ -181,7 +181,7 @@ func Alerts() []AlertSpec {
 						labels: x.exp(ctrKV...), value: 1,
 					}
 			}},
-		{Key: "oomKilled", Name: "KubePulseContainerOOMKilled", Group: GroupAlertsContainers,
+		{Key: "oomKilled", Name: "KubePulseContainerOOMKilled", Group: GroupAlertsRestarts,
 			Default: dflt(0, "0s", "warning"),
 			build: func(x *b, n Names, a config.Alert) (string, map[string]string, tcase) {
 				pc := x.ctrBy()
@@ -198,7 +198,7 @@ func Alerts() []AlertSpec {
 						at: "15m", labels: x.exp(ctrKV...), value: 1,
 					}
 			}},
-		{Key: "crashLooping", Name: "KubePulseContainerCrashLooping", Group: GroupAlertsContainers,
+		{Key: "crashLooping", Name: "KubePulseContainerCrashLooping", Group: GroupAlertsRestarts,
 			Default: dflt(0, "15m", "warning"),
 			build: func(x *b, n Names, a config.Alert) (string, map[string]string, tcase) {
 				// The waiting reason, not a restart count: at the kubelet's

@@ -26,11 +26,14 @@ const (
 	GroupAlertsNodes      = "kubepulse-nodes.alerts"
 	GroupAlertsPods       = "kubepulse-pods.alerts"
 	GroupAlertsContainers = "kubepulse-containers.alerts"
-	GroupAlertsWorkload   = "kubepulse-workload.alerts"
-	GroupAlertsLogs       = "kubepulse-logs.alerts"
-	GroupAlertsLoadTest   = "kubepulse-loadtest.alerts"
-	GroupAlertsHPA        = "kubepulse-hpa.alerts"
-	GroupAlertsExporter   = "kubepulse-exporter.alerts"
+	// Restarts (OOM kills, crash loops) apart from the resource alerts:
+	// each group reads a different 300k-series metric at 150k pods.
+	GroupAlertsRestarts = "kubepulse-container-restarts.alerts"
+	GroupAlertsWorkload = "kubepulse-workload.alerts"
+	GroupAlertsLogs     = "kubepulse-logs.alerts"
+	GroupAlertsLoadTest = "kubepulse-loadtest.alerts"
+	GroupAlertsHPA      = "kubepulse-hpa.alerts"
+	GroupAlertsExporter = "kubepulse-exporter.alerts"
 )
 
 // AlertTest is the generated promtool test of one alert.
