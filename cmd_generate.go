@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -44,6 +45,13 @@ func runGenerate(logger log.Logger, stdout io.Writer, cfgFile, outDir string, ch
 		ver = "dev"
 	}
 	out, err := mixin.Generate(&cfg, mixin.Options{Version: ver})
+	var cerr config.Errors
+	if errors.As(err, &cerr) {
+		// Found while resolving the alerts (an unknown key): still the
+		// config's fault, with its file and line.
+		fmt.Fprintf(os.Stderr, "kubepulse generate: invalid config:\n%v\n", err)
+		return 1
+	}
 	if err != nil {
 		level.Error(logger).Log("msg", "generation failed", "err", err)
 		return 1

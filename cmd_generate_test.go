@@ -18,6 +18,10 @@ func TestGenerateCommand(t *testing.T) {
 	if err := os.WriteFile(badCfg, []byte("alerts:\n  oomKilled:\n    severity: page\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	badKey := filepath.Join(t.TempDir(), "badkey.yaml")
+	if err := os.WriteFile(badKey, []byte("alerts:\n  restartStorm:\n    threshold: 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	steps := []struct {
 		name   string
 		args   []string
@@ -35,6 +39,7 @@ func TestGenerateCommand(t *testing.T) {
 		{name: "regenerate repairs", args: []string{"generate", "--output-dir", dir}, rc: 0},
 		{name: "check clean again", args: []string{"generate", "--output-dir", dir, "--check"}, rc: 0},
 		{name: "bad config", args: []string{"generate", "--output-dir", dir, "--config", badCfg}, rc: 1},
+		{name: "unknown alert key", args: []string{"generate", "--output-dir", dir, "--config", badKey}, rc: 1},
 		{name: "missing output dir flag", args: []string{"generate"}, rc: 2},
 	}
 	for _, s := range steps {

@@ -238,8 +238,8 @@ func (g *gen) workloadEfficiency() (Dashboard, error) {
 	return g.dash("workload-efficiency", "kubepulse / Workload efficiency",
 		"Usage against requests and limits per workload, and the recommended request (p90 over the window times a margin) next to the current one.",
 		[]cog.Builder[dashboard.VariableModel]{
-			g.qv("namespace", "Namespace", fmt.Sprintf(`label_values(%s, namespace)`, g.rec(n.PodOwner)), true),
-			g.qv("workload", "Workload", fmt.Sprintf(`label_values(%s, workload)`, g.rec(n.PodOwner, `namespace=~"$namespace"`)), true),
+			g.qv("namespace", "Namespace", fmt.Sprintf(`label_values(%s, namespace)`, g.rec(n.WLPods)), true),
+			g.qv("workload", "Workload", fmt.Sprintf(`label_values(%s, workload)`, g.rec(n.WLPods, `namespace=~"$namespace"`)), true),
 		},
 		row("Usage",
 			g.ts("CPU: used, requested, limit", "Workload CPU in cores: usage over the rate window, and the sum of its containers' requests and limits.", "short", 12,
@@ -356,8 +356,8 @@ func (g *gen) loadTest() (Dashboard, error) {
 		"A load test's request rate, latency percentiles (with exemplars) and errors, next to the CPU and memory of the workload under test.",
 		[]cog.Builder[dashboard.VariableModel]{
 			g.qv("run", "Run", fmt.Sprintf(`label_values(%s, run)`, g.raw("kubepulse_loadtest_requests_total")), true),
-			g.qv("namespace", "Target namespace", fmt.Sprintf(`label_values(%s, namespace)`, g.rec(g.n.PodOwner)), false),
-			g.qv("workload", "Target workload", fmt.Sprintf(`label_values(%s, workload)`, g.rec(g.n.PodOwner, `namespace="$namespace"`)), false),
+			g.qv("namespace", "Target namespace", fmt.Sprintf(`label_values(%s, namespace)`, g.rec(g.n.WLPods)), false),
+			g.qv("workload", "Target workload", fmt.Sprintf(`label_values(%s, workload)`, g.rec(g.n.WLPods, `namespace="$namespace"`)), false),
 		},
 		row("Load",
 			g.ts("Request rate", "Requests per second by label and result.", "reqps", 12,

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
-	"github.com/kubepulse/kubepulse/collector"
 	"github.com/kubepulse/kubepulse/mixin/config"
 )
 
@@ -29,10 +28,14 @@ type Problem struct {
 func (p Problem) String() string { return fmt.Sprintf("%s: %s: %s", p.File, p.Where, p.Msg) }
 
 // KnownMetrics returns the series names the exporter produces, from the
-// collectors' own Define calls (collector/all must be linked in).
+// collectors' own Define calls (collector/all must be linked in), and the
+// ones Prometheus writes for every target (up).
 func KnownMetrics() map[string]bool {
 	out := map[string]bool{}
-	for _, d := range collector.Definitions() {
+	for _, n := range prometheusSeries {
+		out[n] = true
+	}
+	for _, d := range definitions() {
 		for _, n := range d.SeriesNames() {
 			out[n] = true
 		}
@@ -319,7 +322,7 @@ type labelChecker struct {
 
 func newLabelChecker(out *Output, known map[string]bool) labelChecker {
 	lc := labelChecker{labels: map[string]map[string]bool{}, target: map[string]bool{"job": true, "instance": true}}
-	for _, d := range collector.Definitions() {
+	for _, d := range definitions() {
 		for _, n := range d.SeriesNames() {
 			if !known[n] {
 				continue
@@ -382,7 +385,7 @@ func checkSelector(out *Output) []Problem {
 		return []Problem{{"config", "selectors.kubepulse", err.Error()}}
 	}
 	own := map[string]string{}
-	for _, d := range collector.Definitions() {
+	for _, d := range definitions() {
 		for _, l := range d.Labels {
 			if _, ok := own[l]; !ok {
 				own[l] = d.Name

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -32,6 +33,21 @@ func isGenerated(rel string, b []byte) bool {
 		head = head[:200]
 	}
 	return bytes.Contains(head, []byte(generatedMarker))
+}
+
+// versionRE matches the generated marker with its version, in YAML
+// headers, dashboard JSON and the dashboards embedded in ConfigMaps.
+var versionRE = regexp.MustCompile(generatedMarker + ` [^ "\n]+\. DO NOT EDIT\.`)
+
+// sameContent reports whether two generated files differ at most in the
+// version their markers carry: a new release that generates the same
+// rules is not drift.
+func sameContent(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	norm := []byte(generatedMarker + " VERSION. DO NOT EDIT.")
+	return bytes.Equal(versionRE.ReplaceAll(a, norm), versionRE.ReplaceAll(b, norm))
 }
 
 // existing lists the generated-looking files under dir (relative, slash paths).
@@ -82,7 +98,7 @@ func Compare(out *Output, dir string) ([]Diff, error) {
 			} else {
 				ds = append(ds, Diff{p, "missing"})
 			}
-		case !bytes.Equal(b, out.Files[p]):
+		case !sameContent(b, out.Files[p]):
 			ds = append(ds, Diff{p, "differs"})
 		}
 	}
@@ -104,7 +120,9 @@ func Write(out *Output, dir string) error {
 		return err
 	}
 	for _, p := range out.Paths() {
-		if b, ok := have[p]; ok && bytes.Equal(b, out.Files[p]) {
+		// Same content under another version's marker: left alone, so a
+		// release that changes no rule changes no file.
+		if b, ok := have[p]; ok && sameContent(b, out.Files[p]) {
 			continue
 		}
 		full := filepath.Join(dir, filepath.FromSlash(p))

@@ -87,9 +87,11 @@ func Generate(cfg *config.Config, o Options) (*Output, error) {
 	}
 	hdr := Header(o.Version)
 	out := &Output{Files: map[string][]byte{}, Config: cfg}
-	rs := rules.Build(cfg)
+	rs, err := rules.Build(cfg)
+	if err != nil {
+		return nil, err
+	}
 	out.Rules = rs
-	var err error
 	if out.Files[FileAlerts], err = ruleFile(hdr, rs.Alerts); err != nil {
 		return nil, err
 	}
@@ -329,8 +331,14 @@ type adapterName struct {
 	As      string `json:"as"`
 }
 
-// adapterFile is prometheus-adapter's config (the file passed with
-// --config, or the chart's rules.custom/rules.external values): each
+// adapterFragment says what the adapter file is: it holds only our rules,
+// and passed alone as --config it would drop the user's resource rules.
+const adapterFragment = `# A fragment of a prometheus-adapter config: append its rules and
+# externalRules to the lists of your adapter config (or of your Helm
+# values' rules.custom and rules.external); docs/mixin.md shows how.
+`
+
+// adapterFile is a fragment of prometheus-adapter's config: each
 // HPA-backing record as an external metric in the workload's namespace,
 // and as a custom (object) metric on the Deployment or StatefulSet.
 func adapterFile(hdr string, cfg *config.Config) ([]byte, error) {
@@ -376,7 +384,7 @@ func adapterFile(hdr string, cfg *config.Config) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append([]byte(hdr), y...), nil
+	return append([]byte(hdr+adapterFragment), y...), nil
 }
 
 type scaledObject struct {
@@ -415,16 +423,36 @@ func kedaFile(hdr string, cfg *config.Config) ([]byte, error) {
 		so.Spec.ScaleTargetRef.Kind = w.Kind
 		so.Spec.ScaleTargetRef.Name = w.Name
 		so.Spec.MinReplicaCount, so.Spec.MaxReplicaCount = w.Min, w.Max
-		// metricType Value: the series is already one value per workload,
-		// like the HPA's External Value target in hpa.yaml.
-		so.Spec.Triggers = []kedaTrigger{{Type: "prometheus", MetricType: "Value", Metadata: map[string]string{
-			"serverAddress": cfg.Autoscaling.PrometheusURL,
-			"query":         hpaQuery(cfg, w),
-			"threshold":     strconv.FormatFloat(w.Target, 'f', -1, 64),
+		// ignoreNullValues "false": a query that returns nothing is an
+		// error (KEDA keeps the replicas), not 0 (which scales in).
+		so.Spec.Triggers = []kedaTrigger{{Type: "prometheus", MetricType: string(targetType(w)), Metadata: map[string]string{
+			"serverAddress":    cfg.Autoscaling.PrometheusURL,
+			"query":            hpaQuery(cfg, w),
+			"threshold":        strconv.FormatFloat(w.Target, 'f', -1, 64),
+			"ignoreNullValues": "false",
 		}}}
 		docs = append(docs, so)
 	}
 	return k8sDocs(hdr, docs)
+}
+
+// targetType is the HPA target type of a workload's metric. The ratios
+// (usage / requests) are per replica already: Value. The log error rate
+// is the workload's total: AverageValue, so the HPA divides it by the
+// replicas and adding replicas brings it under the per-pod target;
+// against a Value target the total never falls and the HPA scales to max.
+func targetType(w config.Workload) autoscalingv2.MetricTargetType {
+	if w.Metric == "log_errors" {
+		return autoscalingv2.AverageValueMetricType
+	}
+	return autoscalingv2.ValueMetricType
+}
+
+func metricTarget(w config.Workload, q resource.Quantity) autoscalingv2.MetricTarget {
+	if targetType(w) == autoscalingv2.AverageValueMetricType {
+		return autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: &q}
+	}
+	return autoscalingv2.MetricTarget{Type: autoscalingv2.ValueMetricType, Value: &q}
 }
 
 func hpaFile(hdr string, cfg *config.Config) ([]byte, error) {
@@ -446,7 +474,7 @@ func hpaFile(hdr string, cfg *config.Config) ([]byte, error) {
 							Name:     externalName(rules.HPARecord(cfg, w.Metric)),
 							Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"workload": w.Name}},
 						},
-						Target: autoscalingv2.MetricTarget{Type: autoscalingv2.ValueMetricType, Value: &target},
+						Target: metricTarget(w, target),
 					},
 				}},
 			},

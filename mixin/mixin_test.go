@@ -135,16 +135,19 @@ func TestEveryAlertHasFiringAndQuietCase(t *testing.T) {
 	for _, tt := range out.Rules.Tests {
 		delete(alerts, tt.Alert)
 		f := tt.File
-		if len(f.Tests) != 2 {
-			t.Errorf("%s: %d test groups, want 2", tt.Alert, len(f.Tests))
+		if len(f.Tests) < 2 {
+			t.Errorf("%s: %d test groups, want a firing and at least one quiet case", tt.Alert, len(f.Tests))
 			continue
 		}
-		fire, quiet := f.Tests[0].AlertRuleTests, f.Tests[1].AlertRuleTests
+		fire := f.Tests[0].AlertRuleTests
 		if len(fire) != 1 || len(fire[0].ExpAlerts) == 0 || fire[0].Alertname != tt.Alert {
 			t.Errorf("%s: firing case expects no alert", tt.Alert)
 		}
-		if len(quiet) != 1 || len(quiet[0].ExpAlerts) != 0 || quiet[0].Alertname != tt.Alert {
-			t.Errorf("%s: quiet case expects alerts", tt.Alert)
+		for _, qt := range f.Tests[1:] {
+			quiet := qt.AlertRuleTests
+			if len(quiet) != 1 || len(quiet[0].ExpAlerts) != 0 || quiet[0].Alertname != tt.Alert {
+				t.Errorf("%s: quiet case %q expects alerts", tt.Alert, qt.Name)
+			}
 		}
 	}
 	for a := range alerts {
@@ -290,6 +293,25 @@ func TestCompareAndWrite(t *testing.T) {
 			}
 			return os.WriteFile(filepath.Join(dir, "old_rules.yaml"), []byte(Header("v0")+"groups: []\n"), 0o644)
 		}, []string{"extra: " + DirDashboards + "/old.json", "extra: old_rules.yaml"}},
+		{"another version's header is not drift", func(dir string) error {
+			for _, f := range []string{FileAlerts, DirDashboards + "/hpa.json", FileConfigMaps} {
+				p := filepath.Join(dir, filepath.FromSlash(f))
+				b, _ := os.ReadFile(p)
+				if !bytes.Contains(b, []byte("kubepulse dev. DO NOT EDIT.")) {
+					return os.ErrNotExist
+				}
+				if err := os.WriteFile(p, bytes.ReplaceAll(b, []byte("kubepulse dev. DO NOT EDIT."), []byte("kubepulse v1.2.3. DO NOT EDIT.")), 0o644); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, nil},
+		{"a version header over changed content is drift", func(dir string) error {
+			p := filepath.Join(dir, FileAlerts)
+			b, _ := os.ReadFile(p)
+			b = bytes.Replace(b, []byte("kubepulse dev. DO NOT EDIT."), []byte("kubepulse v1.2.3. DO NOT EDIT."), 1)
+			return os.WriteFile(p, bytes.Replace(b, []byte("for: 15m"), []byte("for: 1h"), 1), 0o644)
+		}, []string{"differs: " + FileAlerts}},
 		{"user files are left alone", func(dir string) error {
 			return os.WriteFile(filepath.Join(dir, "README.md"), []byte("# our monitoring\n"), 0o644)
 		}, nil},
@@ -436,6 +458,38 @@ func TestGeneratedTestsPassAndWrongOnesFail(t *testing.T) {
 				t.Errorf("failure %q does not contain %q", fails[0], tc.want)
 			}
 		})
+	}
+}
+
+// The over-provisioning alert's inputs recorded every 30m, as the old
+// rules did: a server sees them only 5 minutes in 30 (the lookback), the
+// pending alert is dropped, and the generated test must fail as the alert
+// would in production. (The no-cluster config: a 12h window keeps it quick.)
+func TestOverProvisionedTestRunsAtRealIntervals(t *testing.T) {
+	out := gen(t, "testdata/mixin/no-cluster.yaml")
+	dir := t.TempDir()
+	if err := Write(out, dir); err != nil {
+		t.Fatal(err)
+	}
+	test := filepath.Join(dir, DirTests, "kubepulse_workload_over_provisioned.yaml")
+	if fails := promtest.RunFile(test); len(fails) > 0 {
+		t.Fatalf("generated test fails: %v", fails)
+	}
+	p := filepath.Join(dir, FileRules)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := []byte("name: kubepulse-workload.rules\n    interval: 2m")
+	if !bytes.Contains(b, old) {
+		t.Fatalf("%s has no %q", FileRules, old)
+	}
+	if err := os.WriteFile(p, bytes.Replace(b, old, []byte("name: kubepulse-workload.rules\n    interval: 30m"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fails := promtest.RunFile(test)
+	if len(fails) == 0 || !strings.Contains(fails[0].Error(), "got: (none)") {
+		t.Fatalf("with the records written every 30m the alert must not fire; failures: %v", fails)
 	}
 }
 

@@ -20,9 +20,15 @@ import (
 	"github.com/kubepulse/kubepulse/mixin/promtest"
 )
 
-// Alert group names.
+// Alert group names: one per concern.
 const (
-	GroupAlertsCapacity = "kubepulse-capacity.alerts"
+	GroupAlertsCapacity   = "kubepulse-capacity.alerts"
+	GroupAlertsNodes      = "kubepulse-nodes.alerts"
+	GroupAlertsPods       = "kubepulse-pods.alerts"
+	GroupAlertsContainers = "kubepulse-containers.alerts"
+	// Restarts (OOM kills, crash loops) apart from the resource alerts:
+	// each group reads a different 300k-series metric at 150k pods.
+	GroupAlertsRestarts = "kubepulse-container-restarts.alerts"
 	GroupAlertsWorkload = "kubepulse-workload.alerts"
 	GroupAlertsLogs     = "kubepulse-logs.alerts"
 	GroupAlertsLoadTest = "kubepulse-loadtest.alerts"
@@ -36,30 +42,98 @@ type AlertTest struct {
 	File  promtest.File
 }
 
-// tcase describes an alert's test: the firing inputs, the quiet inputs,
-// when to look, the labels the alert must carry and the value its
-// annotations render with.
+// tcase describes an alert's test: the firing inputs, the quiet inputs
+// (one test group each), when to look, the labels the alert must carry
+// and the value its annotations render with.
 type tcase struct {
-	evalInterval string // test file evaluation_interval; default 1m
-	fire, quiet  []promtest.Series
-	at           string
-	labels       map[string]string
-	value        float64
+	fire  []promtest.Series
+	quiet [][]promtest.Series
+	// at is the eval time; default the alert's for + 5m.
+	at     string
+	labels map[string]string
+	value  float64
 	// valueIsEvalTime: the alert's value is the eval time in seconds.
 	valueIsEvalTime bool
 }
 
-type alertDef struct {
-	group string
-	key   string
-	rule  rulefmt.Rule
-	test  tcase
-	// perPod: the alert reads per-container series (300k at 150k pods,
-	// 18 s for the four of them in one group). Sharded, it runs once per
-	// FineShards pod shard, each copy in its own group: an alert
-	// reads two raw metrics where a usage shard reads one, and at 9 shards
-	// its copies took 0.6-0.95 s each at 150k pods. See shardAlert.
-	perPod bool
+// q lists quiet cases.
+func q(cases ...[]promtest.Series) [][]promtest.Series { return cases }
+
+// in lists input series.
+func in(ss ...promtest.Series) []promtest.Series { return ss }
+
+// AlertSpec defines one alert in one place: its config key, its default
+// settings, its group, and (build) its rule and test case.
+type AlertSpec struct {
+	Key     string
+	Name    string
+	Group   string
+	Default config.Alert
+	// Ratio: the threshold is a ratio (0.9 = 90%).
+	Ratio bool
+	// HasWindow: the alert compares against Window of history.
+	HasWindow bool
+	build     func(x *b, n Names, a config.Alert) (expr string, ann map[string]string, t tcase)
+}
+
+// removedAlerts are keys of alerts that are gone, with what replaced them.
+var removedAlerts = map[string]string{
+	"restartStorm": "it is replaced by crashLooping (kubepulse_container_waiting_reason), which a steady CrashLoopBackOff always fires",
+}
+
+// ResolveAlerts returns the effective settings of every alert: each
+// definition's defaults with the config's override. An override for a key
+// no alert has is an error naming the valid keys.
+func ResolveAlerts(cfg *config.Config) (map[string]config.Alert, error) {
+	specs := Alerts()
+	byKey := map[string]AlertSpec{}
+	var keys []string
+	for _, sp := range specs {
+		byKey[sp.Key] = sp
+		keys = append(keys, sp.Key)
+	}
+	sort.Strings(keys)
+	var errs config.Errors
+	var okeys []string
+	for k := range cfg.Alerts.Overrides {
+		okeys = append(okeys, k)
+	}
+	sort.Strings(okeys)
+	for _, k := range okeys {
+		o := cfg.Alerts.Overrides[k]
+		sp, ok := byKey[k]
+		switch {
+		case !ok && removedAlerts[k] != "":
+			errs = append(errs, cfg.Errorf([]string{"alerts", k}, "this alert was removed: %s", removedAlerts[k]))
+		case !ok:
+			errs = append(errs, cfg.Errorf([]string{"alerts", k}, "no alert has this key; valid keys: %s", strings.Join(keys, ", ")))
+		case sp.Ratio && o.Threshold != nil && *o.Threshold > 10:
+			errs = append(errs, cfg.Errorf([]string{"alerts", k, "threshold"}, "threshold %v is a ratio; use e.g. 0.9 for 90%%", *o.Threshold))
+		case !sp.HasWindow && o.Window != nil:
+			errs = append(errs, cfg.Errorf([]string{"alerts", k, "window"}, "%s compares no history; window applies only to %s", k, strings.Join(windowKeys(specs), ", ")))
+		case o.Window != nil && *o.Window <= 0:
+			errs = append(errs, cfg.Errorf([]string{"alerts", k, "window"}, "window must be > 0"))
+		}
+	}
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+		return nil, errs
+	}
+	out := map[string]config.Alert{}
+	for _, sp := range specs {
+		out[sp.Key] = cfg.Alerts.Overrides[sp.Key].Apply(sp.Default)
+	}
+	return out, nil
+}
+
+func windowKeys(specs []AlertSpec) []string {
+	var out []string
+	for _, sp := range specs {
+		if sp.HasWindow {
+			out = append(out, sp.Key)
+		}
+	}
+	return out
 }
 
 // seriesLabels are the labels every test input series carries: the
@@ -113,346 +187,32 @@ func (x *b) exp(kv ...string) map[string]string {
 
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
-func (s *Set) buildAlerts(x *b, n Names) {
+func (s *Set) buildAlerts(x *b, n Names, settings map[string]config.Alert) {
 	cfg := x.cfg
-	A := &cfg.Alerts
-	pc := x.by("namespace", "pod", "container")
-	wl := x.by("namespace", "workload_kind", "workload")
-	hpa := x.by("namespace", "hpa")
-	owner := func(v string) promtest.Series {
-		return x.ser("kubepulse_pod_owner", v, "namespace", "shop", "pod", "cart-1", "owner_kind", "ReplicaSet", "owner_name", "cart-5d8f", "workload_kind", "Deployment", "workload", "cart")
-	}
-	cont := []string{"namespace", "shop", "pod", "cart-1", "container", "app", "node", "n1"}
-	with := func(base []string, kv ...string) []string { return append(append([]string{}, base...), kv...) }
-	ctr := []string{"namespace", "shop", "pod", "cart-1", "container", "app"}
-	lt := []string{"run", "r1", "label", "checkout"}
-	window := cfg.Recording.RateWindow.String()
-
-	defs := []alertDef{
-		{GroupAlertsCapacity, "nodeRequestsOverAllocatable", rulefmt.Rule{
-			Alert: "KubePulseNodeRequestsOverAllocatable",
-			Expr:  fmt.Sprintf(`%s > %s`, n.NodeReqRatio, fmtNum(A.NodeRequestsOverAllocatable.Threshold)),
-			Annotations: map[string]string{
-				"summary":     "Pods on a node request more than the node can allocate.",
-				"description": "Node {{ $labels.node }} has {{ $value | humanizePercentage }} of its allocatable {{ $labels.resource }} requested.",
-			},
-		}, tcase{
-			fire:   []promtest.Series{x.ser("kubepulse_node_requests", "5+0x40", "node", "n1", "resource", "cpu", "unit", "core"), x.ser("kubepulse_node_allocatable", "4+0x40", "node", "n1", "resource", "cpu", "unit", "core")},
-			quiet:  []promtest.Series{x.ser("kubepulse_node_requests", "3+0x40", "node", "n1", "resource", "cpu", "unit", "core"), x.ser("kubepulse_node_allocatable", "4+0x40", "node", "n1", "resource", "cpu", "unit", "core")},
-			labels: x.exp("node", "n1", "resource", "cpu"), value: 1.25,
-		}, false},
-		{GroupAlertsCapacity, "clusterCannotLoseNode", rulefmt.Rule{
-			Alert: "KubePulseClusterCannotLoseNode",
-			Expr: fmt.Sprintf(`%[1]s > on (%[4]s) (%[2]s - %[3]s) and on (%[4]s) %[5]s > 1`,
-				n.ClusterRequests, n.ClusterAlloc, n.ClusterAllocMax, x.by("resource"), n.ClusterNodes),
-			Annotations: map[string]string{
-				"summary":     "The cluster cannot tolerate losing its largest node.",
-				"description": "Pods request {{ $value | humanize }} {{ $labels.resource }}, more than the nodes could allocate without the largest one.",
-			},
-		}, tcase{
-			fire: []promtest.Series{
-				x.ser("kubepulse_node_allocatable", "4+0x60", "node", "n1", "resource", "cpu", "unit", "core"),
-				x.ser("kubepulse_node_allocatable", "4+0x60", "node", "n2", "resource", "cpu", "unit", "core"),
-				x.ser("kubepulse_node_requests", "3+0x60", "node", "n1", "resource", "cpu", "unit", "core"),
-				x.ser("kubepulse_node_requests", "3+0x60", "node", "n2", "resource", "cpu", "unit", "core")},
-			quiet: []promtest.Series{
-				x.ser("kubepulse_node_allocatable", "4+0x60", "node", "n1", "resource", "cpu", "unit", "core"),
-				x.ser("kubepulse_node_allocatable", "4+0x60", "node", "n2", "resource", "cpu", "unit", "core"),
-				x.ser("kubepulse_node_requests", "1+0x60", "node", "n1", "resource", "cpu", "unit", "core"),
-				x.ser("kubepulse_node_requests", "1+0x60", "node", "n2", "resource", "cpu", "unit", "core")},
-			labels: x.exp("resource", "cpu"), value: 6,
-		}, false},
-		{GroupAlertsWorkload, "memoryNearLimit", rulefmt.Rule{
-			Alert: "KubePulseContainerMemoryNearLimit",
-			Expr: fmt.Sprintf(`sum by (%[1]s) (%[2]s) / sum by (%[1]s) (%[3]s) > %[4]s`, pc,
-				x.sel("kubepulse_container_memory_working_set_bytes", `container!=""`),
-				x.sel("kubepulse_container_resource_limits", `resource="memory"`), fmtNum(A.MemoryNearLimit.Threshold)),
-			Annotations: map[string]string{
-				"summary":     "A container's memory is close to its limit; it risks being OOMKilled.",
-				"description": "Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} uses {{ $value | humanizePercentage }} of its memory limit.",
-			},
-		}, tcase{
-			fire:   []promtest.Series{x.ser("kubepulse_container_memory_working_set_bytes", "950+0x30", cont...), x.ser("kubepulse_container_resource_limits", "1000+0x30", with(cont, "resource", "memory", "unit", "byte")...)},
-			quiet:  []promtest.Series{x.ser("kubepulse_container_memory_working_set_bytes", "500+0x30", cont...), x.ser("kubepulse_container_resource_limits", "1000+0x30", with(cont, "resource", "memory", "unit", "byte")...)},
-			labels: x.exp(ctr...), value: 0.95,
-		}, true},
-		{GroupAlertsWorkload, "oomKilled", rulefmt.Rule{
-			Alert: "KubePulseContainerOOMKilled",
-			Expr: fmt.Sprintf(`sum by (%[1]s) (increase(%[2]s[10m])) > 0 and on (%[1]s) max by (%[1]s) (%[3]s) == 1`, pc,
-				x.sel("kubepulse_container_restarts_total"), x.sel("kubepulse_container_last_terminated_reason", `reason="OOMKilled"`)),
-			Annotations: map[string]string{
-				"summary":     "A container was OOMKilled and restarted.",
-				"description": "Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} was killed for running out of memory in the last 10 minutes.",
-			},
-		}, tcase{
-			fire:   []promtest.Series{x.ser("kubepulse_container_restarts_total", "0+0x10 1+0x20", ctr...), x.ser("kubepulse_container_last_terminated_reason", "1+0x30", with(ctr, "reason", "OOMKilled")...)},
-			quiet:  []promtest.Series{x.ser("kubepulse_container_restarts_total", "0+0x10 1+0x20", ctr...), x.ser("kubepulse_container_last_terminated_reason", "1+0x30", with(ctr, "reason", "Error")...)},
-			at:     "15m",
-			labels: x.exp(ctr...), value: 1,
-		}, true},
-		{GroupAlertsWorkload, "restartStorm", rulefmt.Rule{
-			Alert: "KubePulseContainerRestartStorm",
-			Expr:  fmt.Sprintf(`sum by (%s) (increase(%s[15m])) > %s`, pc, x.sel("kubepulse_container_restarts_total"), fmtNum(A.RestartStorm.Threshold)),
-			Annotations: map[string]string{
-				"summary":     "A container keeps restarting.",
-				"description": "Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} restarted {{ $value | humanize }} times in 15 minutes.",
-			},
-		}, tcase{
-			fire:   []promtest.Series{x.ser("kubepulse_container_restarts_total", "0+1x30", ctr...)},
-			quiet:  []promtest.Series{x.ser("kubepulse_container_restarts_total", "0+0x30", ctr...)},
-			at:     "20m",
-			labels: x.exp(ctr...), value: 15,
-		}, true},
-		{GroupAlertsWorkload, "cpuAtLimit", rulefmt.Rule{
-			Alert: "KubePulseContainerCPUAtLimit",
-			Expr: fmt.Sprintf(`sum by (%[1]s) (rate(%[2]s[%[5]s])) / sum by (%[1]s) (%[3]s) > %[4]s`, pc,
-				x.sel("kubepulse_container_cpu_usage_seconds_total"), x.sel("kubepulse_container_resource_limits", `resource="cpu"`),
-				fmtNum(A.CPUAtLimit.Threshold), window),
-			Annotations: map[string]string{
-				"summary":     "A container's CPU usage is pinned at its limit; it is being throttled.",
-				"description": "Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} uses {{ $value | humanizePercentage }} of its CPU limit.",
-			},
-		}, tcase{
-			fire:   []promtest.Series{x.ser("kubepulse_container_cpu_usage_seconds_total", "0+60x40", cont...), x.ser("kubepulse_container_resource_limits", "1+0x40", with(cont, "resource", "cpu", "unit", "core")...)},
-			quiet:  []promtest.Series{x.ser("kubepulse_container_cpu_usage_seconds_total", "0+30x40", cont...), x.ser("kubepulse_container_resource_limits", "1+0x40", with(cont, "resource", "cpu", "unit", "core")...)},
-			at:     "25m",
-			labels: x.exp(ctr...), value: 1,
-		}, true},
-		{GroupAlertsWorkload, "overProvisioned", rulefmt.Rule{
-			Alert: "KubePulseWorkloadOverProvisioned",
-			Expr: fmt.Sprintf(`quantile_over_time(0.95, %[1]s[1d]) < %[2]s and on (%[3]s) %[1]s offset 1d`,
-				n.WLCPURatioReqMax, fmtNum(A.OverProvisioned.Threshold), wl),
-			Annotations: map[string]string{
-				"summary":     "A workload has used far less CPU than it requests for a day.",
-				"description": fmt.Sprintf("Workload {{ $labels.namespace }}/{{ $labels.workload }} used at most {{ $value | humanizePercentage }} of its CPU requests (p95 of its %s peaks over 1 day); lower its requests to the recommended value.", cfg.Recommendations.Interval),
-			},
-		}, tcase{
-			evalInterval: "30m",
-			fire: []promtest.Series{owner("1+0x1600"),
-				x.ser("kubepulse_container_cpu_usage_seconds_total", "0+30x1600", cont...),
-				x.ser("kubepulse_container_resource_requests", "4+0x1600", with(cont, "resource", "cpu", "unit", "core")...)},
-			quiet: []promtest.Series{owner("1+0x1600"),
-				x.ser("kubepulse_container_cpu_usage_seconds_total", "0+180x1600", cont...),
-				x.ser("kubepulse_container_resource_requests", "4+0x1600", with(cont, "resource", "cpu", "unit", "core")...)},
-			at:     "26h",
-			labels: x.exp("namespace", "shop", "workload_kind", "Deployment", "workload", "cart"), value: 0.125,
-		}, false},
-		{GroupAlertsLogs, "logErrorRateHigh", rulefmt.Rule{
-			Alert: "KubePulseLogErrorRateHigh",
-			Expr:  fmt.Sprintf(`sum by (%s) (%s) > %s`, pc, n.LogPodRate, fmtNum(A.LogErrorRateHigh.Threshold)),
-			Annotations: map[string]string{
-				"summary":     "A container logs errors at a high rate.",
-				"description": "Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} logs {{ $value | humanize }} error lines per second.",
-			},
-		}, tcase{
-			fire:   []promtest.Series{x.ser("kubepulse_log_matches_total", "0+120x30", with(ctr, "rule", "error")...)},
-			quiet:  []promtest.Series{x.ser("kubepulse_log_matches_total", "0+30x30", with(ctr, "rule", "error")...)},
-			labels: x.exp(ctr...), value: 2,
-		}, true},
-		{GroupAlertsLogs, "logErrorSpike", rulefmt.Rule{
-			Alert: "KubePulseLogErrorSpike",
-			Expr: fmt.Sprintf(`%[1]s > %[2]s * clamp_min(avg_over_time(%[1]s[1d] offset 30m), 1 / 60)`,
-				n.LogWLRate, fmtNum(A.LogErrorSpike.Threshold)),
-			Annotations: map[string]string{
-				"summary":     "A workload's log error rate spiked against its own daily baseline.",
-				"description": fmt.Sprintf("Workload {{ $labels.namespace }}/{{ $labels.workload }} logs {{ $value | humanize }} error lines per second, over %s times its average of the last day.", fmtNum(A.LogErrorSpike.Threshold)),
-			},
-		}, tcase{
-			evalInterval: "5m",
-			fire:         []promtest.Series{owner("1+0x160"), x.ser("kubepulse_log_matches_total", "0+6x120 840+120x40", with(ctr, "rule", "error")...)},
-			quiet:        []promtest.Series{owner("1+0x160"), x.ser("kubepulse_log_matches_total", "0+6x160", with(ctr, "rule", "error")...)},
-			at:           "140m",
-			labels:       x.exp("namespace", "shop", "workload_kind", "Deployment", "workload", "cart"), value: 2,
-		}, false},
-		{GroupAlertsLoadTest, "loadTestLatencySLO", rulefmt.Rule{
-			Alert: "KubePulseLoadTestLatencySLOBreached",
-			Expr:  fmt.Sprintf(`%s > %s`, n.LTQuantile("p99"), fmtNum(A.LoadTestLatencySLO.Threshold)),
-			Annotations: map[string]string{
-				"summary":     "A load test breaches its p99 latency SLO.",
-				"description": fmt.Sprintf("Load test {{ $labels.run }} request {{ $labels.label }} has a p99 latency of {{ $value | humanizeDuration }}, above the SLO of %s.", humanDur(A.LoadTestLatencySLO.Threshold)),
-			},
-		}, tcase{
-			fire: []promtest.Series{
-				x.ser("kubepulse_loadtest_request_duration_seconds_bucket", "0+0x30", with(lt, "le", "0.1")...),
-				x.ser("kubepulse_loadtest_request_duration_seconds_bucket", "0+0x30", with(lt, "le", "0.5")...),
-				x.ser("kubepulse_loadtest_request_duration_seconds_bucket", "0+10x30", with(lt, "le", "1")...),
-				x.ser("kubepulse_loadtest_request_duration_seconds_bucket", "0+10x30", with(lt, "le", "+Inf")...)},
-			quiet: []promtest.Series{
-				x.ser("kubepulse_loadtest_request_duration_seconds_bucket", "0+10x30", with(lt, "le", "0.1")...),
-				x.ser("kubepulse_loadtest_request_duration_seconds_bucket", "0+10x30", with(lt, "le", "0.5")...),
-				x.ser("kubepulse_loadtest_request_duration_seconds_bucket", "0+10x30", with(lt, "le", "1")...),
-				x.ser("kubepulse_loadtest_request_duration_seconds_bucket", "0+10x30", with(lt, "le", "+Inf")...)},
-			at:     "10m",
-			labels: x.exp(lt...), value: 0.995,
-		}, false},
-		{GroupAlertsLoadTest, "loadTestErrorRatio", rulefmt.Rule{
-			Alert: "KubePulseLoadTestErrorRatioHigh",
-			Expr:  fmt.Sprintf(`%s > %s`, n.LTErrorRatio, fmtNum(A.LoadTestErrorRatio.Threshold)),
-			Annotations: map[string]string{
-				"summary":     "A load test's error ratio breaches its SLO.",
-				"description": fmt.Sprintf("Load test {{ $labels.run }} request {{ $labels.label }} fails {{ $value | humanizePercentage }} of requests, above the SLO of %s.", humanPct(A.LoadTestErrorRatio.Threshold)),
-			},
-		}, tcase{
-			fire: []promtest.Series{
-				x.ser("kubepulse_loadtest_requests_total", "0+90x30", with(lt, "code", "200", "result", "success")...),
-				x.ser("kubepulse_loadtest_requests_total", "0+10x30", with(lt, "code", "500", "result", "failure")...)},
-			quiet: []promtest.Series{
-				x.ser("kubepulse_loadtest_requests_total", "0+90x30", with(lt, "code", "200", "result", "success")...),
-				x.ser("kubepulse_loadtest_requests_total", "0+0x30", with(lt, "code", "500", "result", "failure")...)},
-			at:     "10m",
-			labels: x.exp(lt...), value: 0.1,
-		}, false},
-		{GroupAlertsHPA, "hpaAtMaxReplicas", rulefmt.Rule{
-			Alert: "KubePulseHPAAtMaxReplicas",
-			Expr: fmt.Sprintf(`max by (%[1]s) (%[2]s) >= on (%[1]s) max by (%[1]s) (%[3]s) and on (%[1]s) max by (%[1]s) (%[4]s) >= on (%[1]s) max by (%[1]s) (%[3]s) unless on (%[1]s) max by (%[1]s) (%[3]s) == on (%[1]s) max by (%[1]s) (%[5]s)`,
-				hpa, x.sel("kubepulse_hpa_current_replicas"), x.sel("kubepulse_hpa_max_replicas"), x.sel("kubepulse_hpa_desired_replicas"), x.sel("kubepulse_hpa_min_replicas")),
-			Annotations: map[string]string{
-				"summary":     "An HPA runs at its maximum replicas and wants more.",
-				"description": "HPA {{ $labels.namespace }}/{{ $labels.hpa }} has run at its maximum of {{ $value }} replicas and its metric asks for more; raise max or the workload's capacity.",
-			},
-		}, tcase{
-			fire: []promtest.Series{
-				x.ser("kubepulse_hpa_current_replicas", "10+0x30", "namespace", "shop", "hpa", "cart"),
-				x.ser("kubepulse_hpa_desired_replicas", "12+0x30", "namespace", "shop", "hpa", "cart"),
-				x.ser("kubepulse_hpa_max_replicas", "10+0x30", "namespace", "shop", "hpa", "cart"),
-				x.ser("kubepulse_hpa_min_replicas", "2+0x30", "namespace", "shop", "hpa", "cart")},
-			quiet: []promtest.Series{
-				x.ser("kubepulse_hpa_current_replicas", "5+0x30", "namespace", "shop", "hpa", "cart"),
-				x.ser("kubepulse_hpa_desired_replicas", "5+0x30", "namespace", "shop", "hpa", "cart"),
-				x.ser("kubepulse_hpa_max_replicas", "10+0x30", "namespace", "shop", "hpa", "cart"),
-				x.ser("kubepulse_hpa_min_replicas", "2+0x30", "namespace", "shop", "hpa", "cart")},
-			labels: x.exp("namespace", "shop", "hpa", "cart"), value: 10,
-		}, false},
-		{GroupAlertsHPA, "hpaUnableToScale", rulefmt.Rule{
-			Alert: "KubePulseHPAUnableToScale",
-			Expr: fmt.Sprintf(`max by (%s) (%s) == 1`, x.by("namespace", "hpa", "condition"),
-				x.sel("kubepulse_hpa_condition", `condition=~"AbleToScale|ScalingActive"`, `status=~"(?i)false"`)),
-			Annotations: map[string]string{
-				"summary":     "An HPA cannot scale.",
-				"description": "HPA {{ $labels.namespace }}/{{ $labels.hpa }} reports condition {{ $labels.condition }} false.",
-			},
-		}, tcase{
-			fire: []promtest.Series{
-				x.ser("kubepulse_hpa_condition", "1+0x30", "namespace", "shop", "hpa", "cart", "condition", "AbleToScale", "status", "false"),
-				x.ser("kubepulse_hpa_condition", "0+0x30", "namespace", "shop", "hpa", "cart", "condition", "AbleToScale", "status", "true")},
-			quiet: []promtest.Series{
-				x.ser("kubepulse_hpa_condition", "0+0x30", "namespace", "shop", "hpa", "cart", "condition", "AbleToScale", "status", "false"),
-				x.ser("kubepulse_hpa_condition", "1+0x30", "namespace", "shop", "hpa", "cart", "condition", "AbleToScale", "status", "true")},
-			labels: x.exp("namespace", "shop", "hpa", "cart", "condition", "AbleToScale"), value: 1,
-		}, false},
-		{GroupAlertsHPA, "hpaMetricMissing", rulefmt.Rule{
-			Alert: "KubePulseHPAMetricMissing",
-			Expr: fmt.Sprintf(`max by (%[1]s) (%[2]s) unless on (%[1]s) max by (%[1]s) (%[3]s)`, x.by("namespace", "hpa", "metric_name"),
-				x.sel("kubepulse_hpa_target_metric"), x.sel("kubepulse_hpa_current_metric")),
-			Annotations: map[string]string{
-				"summary":     "An HPA has a target but no current value for one of its metrics.",
-				"description": "HPA {{ $labels.namespace }}/{{ $labels.hpa }} gets no value for metric {{ $labels.metric_name }}; check the metrics adapter and the recording rule behind it.",
-			},
-		}, tcase{
-			fire: []promtest.Series{x.ser("kubepulse_hpa_target_metric", "0.7+0x30", "namespace", "shop", "hpa", "cart", "metric_name", "kubepulse_hpa_cpu_utilization_ratio", "metric_target_type", "value")},
-			quiet: []promtest.Series{x.ser("kubepulse_hpa_target_metric", "0.7+0x30", "namespace", "shop", "hpa", "cart", "metric_name", "kubepulse_hpa_cpu_utilization_ratio", "metric_target_type", "value"),
-				x.ser("kubepulse_hpa_current_metric", "0.5+0x30", "namespace", "shop", "hpa", "cart", "metric_name", "kubepulse_hpa_cpu_utilization_ratio", "metric_target_type", "value")},
-			labels: x.exp("namespace", "shop", "hpa", "cart", "metric_name", "kubepulse_hpa_cpu_utilization_ratio"), value: 0.7,
-		}, false},
-		{GroupAlertsExporter, "collectorFailing", rulefmt.Rule{
-			Alert: "KubePulseCollectorFailing",
-			Expr:  fmt.Sprintf(`min by (%s) (%s) == 0`, x.by("instance", "collector"), x.sel("kubepulse_scrape_collector_success")),
-			Annotations: map[string]string{
-				"summary":     "A kubepulse collector fails on every scrape.",
-				"description": "Collector {{ $labels.collector }} on {{ $labels.instance }} has failed for a while; its metrics are missing or stale. See the exporter's log.",
-			},
-		}, tcase{
-			fire:   []promtest.Series{x.ser("kubepulse_scrape_collector_success", "0+0x30", "collector", "cluster")},
-			quiet:  []promtest.Series{x.ser("kubepulse_scrape_collector_success", "1+0x30", "collector", "cluster")},
-			labels: x.exp("instance", "kubepulse-0", "collector", "cluster"), value: 0,
-		}, false},
-		{GroupAlertsExporter, "logTailerLagging", rulefmt.Rule{
-			Alert: "KubePulseLogTailerLagging",
-			Expr:  fmt.Sprintf(`max by (%s) (%s) > %s`, x.by("instance"), x.sel("kubepulse_log_lag_bytes"), fmtNum(A.LogTailerLagging.Threshold)),
-			Annotations: map[string]string{
-				"summary":     "The kubepulse log tailer falls behind the log files.",
-				"description": "kubepulse on {{ $labels.instance }} has {{ $value | humanize1024 }}B of container logs not yet read; log error metrics lag behind.",
-			},
-		}, tcase{
-			fire:   []promtest.Series{x.ser("kubepulse_log_lag_bytes", "33554432+0x30")},
-			quiet:  []promtest.Series{x.ser("kubepulse_log_lag_bytes", "1024+0x30")},
-			labels: x.exp("instance", "kubepulse-0"), value: 33554432,
-		}, false},
-		{GroupAlertsExporter, "kubeletScrapeErrors", rulefmt.Rule{
-			Alert: "KubePulseKubeletScrapeErrors",
-			Expr:  fmt.Sprintf(`sum by (%s) (rate(%s[%s])) > %s`, x.by("node"), x.sel("kubepulse_kubelet_scrape_errors_total"), window, fmtNum(A.KubeletScrapeErrors.Threshold)),
-			Annotations: map[string]string{
-				"summary":     "kubepulse cannot scrape a kubelet.",
-				"description": "Scraping the kubelet on node {{ $labels.node }} fails {{ $value | humanize }} times per second; that node's usage metrics are missing.",
-			},
-		}, tcase{
-			fire:   []promtest.Series{x.ser("kubepulse_kubelet_scrape_errors_total", "0+1x30", "node", "n1")},
-			quiet:  []promtest.Series{x.ser("kubepulse_kubelet_scrape_errors_total", "0+0x30", "node", "n1")},
-			labels: x.exp("node", "n1"), value: 1.0 / 60,
-		}, false},
-		{GroupAlertsExporter, "apiserverStale", rulefmt.Rule{
-			Alert: "KubePulseAPIServerStale",
-			Expr: fmt.Sprintf(`max by (%[1]s) (time() - %[2]s) > %[4]s unless on (%[1]s) max by (%[1]s) (%[3]s) == 1`, x.by("instance", "source"),
-				x.sel("kubepulse_source_last_sync_timestamp_seconds", cfg.Selectors.APIServerSources),
-				x.sel("kubepulse_source_up", cfg.Selectors.APIServerSources), fmtNum(A.APIServerStale.Threshold)),
-			Annotations: map[string]string{
-				"summary":     "kubepulse lost its apiserver watch; cluster metrics are stale.",
-				"description": "kubepulse on {{ $labels.instance }} cannot list/watch {{ $labels.source }}; its last answer from the apiserver was {{ $value | humanizeDuration }} ago and it serves the last known state.",
-			},
-		}, tcase{
-			fire: []promtest.Series{x.ser("kubepulse_source_last_sync_timestamp_seconds", "0+0x30", "source", "pods"),
-				x.ser("kubepulse_source_up", "0+0x30", "source", "pods")},
-			quiet: []promtest.Series{x.ser("kubepulse_source_last_sync_timestamp_seconds", "0+0x30", "source", "pods"),
-				x.ser("kubepulse_source_up", "1+0x30", "source", "pods")},
-			at:     "12m",
-			labels: x.exp("instance", "kubepulse-0", "source", "pods"), valueIsEvalTime: true,
-		}, false},
-	}
-
 	groups := map[string]*rulefmt.RuleGroup{}
 	var order []string
-	byKey := map[string]config.Alert{}
-	for _, na := range cfg.AlertList() {
-		byKey[na.Key] = na.Alert
-	}
-	for _, d := range defs {
-		ac, ok := byKey[d.key]
-		if !ok {
-			panic("rules: alert " + d.key + " has no config entry")
-		}
+	for _, sp := range Alerts() {
+		ac := settings[sp.Key]
 		if ac.Disabled {
 			continue
 		}
-		r := d.rule
-		r.For = model.Duration(ac.For)
-		r.Labels = map[string]string{"severity": string(ac.Severity)}
+		expr, ann, tc := sp.build(x, n, ac)
+		r := rulefmt.Rule{Alert: sp.Name, Expr: expr, For: model.Duration(ac.For), Annotations: ann,
+			Labels: map[string]string{"severity": string(ac.Severity)}}
 		for k, v := range cfg.Alerts.ExtraLabels {
 			r.Labels[k] = v
 		}
 		r.Annotations["runbook_url"] = fmt.Sprintf(cfg.Alerts.RunbookURLPattern, strings.ToLower(r.Alert))
-		add := func(group string, r rulefmt.Rule) {
-			g, ok := groups[group]
-			if !ok {
-				g = &rulefmt.RuleGroup{Name: group}
-				groups[group] = g
-				order = append(order, group)
-			}
-			g.Rules = append(g.Rules, r)
+		g, ok := groups[sp.Group]
+		if !ok {
+			// An explicit interval: the tests evaluate each group at the
+			// interval it really has.
+			g = &rulefmt.RuleGroup{Name: sp.Group, Interval: model.Duration(cfg.Recording.Interval)}
+			groups[sp.Group] = g
+			order = append(order, sp.Group)
 		}
-		tested := r
-		if n := FineShards(cfg.Recording.Shards); d.perPod && n > 1 {
-			var copies []rulefmt.Rule
-			for i, re := range shardRegexes(n) {
-				copies = append(copies, shardAlert(r, re, i))
-				add(alertShardGroup(r.Alert, i), copies[i])
-			}
-			// One test per alert: its pod falls in one shard, whose copy
-			// fires with that shard's label.
-			tested = copies[ShardOf(d.test.labels["pod"], n)]
-		} else {
-			add(d.group, r)
-		}
-		s.Tests = append(s.Tests, AlertTest{Alert: r.Alert, File: s.alertTestFile(tested, ac, d.test)})
+		g.Rules = append(g.Rules, r)
+		s.Tests = append(s.Tests, AlertTest{Alert: r.Alert, File: s.alertTestFile(r, ac, tc)})
 	}
 	for _, name := range order {
 		s.Alerts = append(s.Alerts, *groups[name])
@@ -462,58 +222,6 @@ func (s *Set) buildAlerts(x *b, n Names) {
 		s.Tests[i].File.GroupEvalOrder = s.GroupOrder()
 	}
 }
-
-// shardAlert returns copy i of a per-pod alert for one pod shard: the
-// shard's pod regex (pod=~".*[...]") is added to every selector of the
-// expression, so each copy reads its shard's share of the per-container
-// series and the copies together see every pod exactly once (the shards
-// partition pod names). The copy gains a static shard="<i>" label: rules
-// with the same name and labels are duplicates to promtool's lint (and
-// would clash in one evaluation), even with disjoint expressions. Name and
-// annotations are unchanged.
-func shardAlert(r rulefmt.Rule, podRegex string, i int) rulefmt.Rule {
-	m := labels.MustNewMatcher(labels.MatchRegexp, "pod", podRegex)
-	e, err := parser.NewParser(parser.Options{}).ParseExpr(r.Expr)
-	if err != nil {
-		panic(fmt.Sprintf("rules: alert %s: %v", r.Alert, err))
-	}
-	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
-		if vs, ok := n.(*parser.VectorSelector); ok {
-			vs.LabelMatchers = append(vs.LabelMatchers, m)
-		}
-		return nil
-	})
-	out := r
-	out.Expr = e.String()
-	out.Labels = map[string]string{"shard": strconv.Itoa(i)}
-	for k, v := range r.Labels {
-		out.Labels[k] = v
-	}
-	return out
-}
-
-// alertShardGroup names shard i of a per-pod alert:
-// KubePulseContainerOOMKilled -> kubepulse-container-oom-killed-shard-<i>.alerts.
-func alertShardGroup(alert string, i int) string {
-	name := strings.TrimPrefix(alert, "KubePulse")
-	var b strings.Builder
-	b.WriteString("kubepulse")
-	for j := 0; j < len(name); j++ {
-		c := name[j]
-		// A word starts at an upper-case letter after a lower-case one, or
-		// before one (OOMKilled -> oom-killed).
-		if isUpper(c) && (j == 0 || !isUpper(name[j-1]) || (j+1 < len(name) && !isUpper(name[j+1]))) {
-			b.WriteByte('-')
-		}
-		if isUpper(c) {
-			c += 'a' - 'A'
-		}
-		b.WriteByte(c)
-	}
-	return b.String() + "-shard-" + strconv.Itoa(i) + ".alerts"
-}
-
-func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
 
 // alertTestFile builds the two-case test of one alert. The eval time is
 // the alert's `for` plus a margin unless the case sets it.
@@ -546,18 +254,24 @@ func (s *Set) alertTestFile(r rulefmt.Rule, ac config.Alert, t tcase) promtest.F
 		lbls[k] = v
 	}
 	ann := renderAnnotations(r, lbls, t.value)
+	// The evaluation interval is the recording interval, the smallest
+	// group interval: the in-process runner evaluates every group only at
+	// multiples of its own interval, as Prometheus does.
 	f := promtest.File{
-		RuleFiles: []string{"../prometheus_rules.yaml", "../prometheus_alerts.yaml"},
+		RuleFiles:          []string{"../prometheus_rules.yaml", "../prometheus_alerts.yaml"},
+		EvaluationInterval: model.Duration(s.evalInterval),
 		Tests: []promtest.Group{
 			{Name: r.Alert + " fires", Interval: s.testInterval(), InputSeries: resample(t.fire, s.testSteps),
 				AlertRuleTests: []promtest.AlertCase{{EvalTime: atD, Alertname: r.Alert, ExpAlerts: []promtest.ExpAlert{{ExpLabels: lbls, ExpAnnotations: ann}}}}},
-			{Name: r.Alert + " stays quiet", Interval: s.testInterval(), InputSeries: resample(t.quiet, s.testSteps),
-				AlertRuleTests: []promtest.AlertCase{{EvalTime: atD, Alertname: r.Alert}}},
 		},
 	}
-	if t.evalInterval != "" {
-		d, _ := model.ParseDuration(t.evalInterval)
-		f.EvaluationInterval = d
+	for i, quiet := range t.quiet {
+		name := r.Alert + " stays quiet"
+		if len(t.quiet) > 1 {
+			name += fmt.Sprintf(" (%d)", i+1)
+		}
+		f.Tests = append(f.Tests, promtest.Group{Name: name, Interval: s.testInterval(), InputSeries: resample(quiet, s.testSteps),
+			AlertRuleTests: []promtest.AlertCase{{EvalTime: atD, Alertname: r.Alert}}})
 	}
 	return f
 }

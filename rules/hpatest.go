@@ -26,26 +26,36 @@ func (s *Set) buildHPATest(x *b) {
 	var tests []promtest.Group
 	for i, w := range ws {
 		var in []promtest.Series
+		// Two pods of the workload and one of another in the namespace,
+		// as the exporter writes them: workload labels on every container
+		// series, requests summed per workload.
 		pods := []string{w.Name + "-0", w.Name + "-1", "other-0"}
 		for _, pod := range pods {
 			wl, kind := w.Name, w.Kind
 			if pod == "other-0" {
 				wl, kind = "other", "Deployment"
 			}
-			in = append(in, x.ser("kubepulse_pod_owner", "1+0x20", "namespace", w.Namespace, "pod", pod, "owner_kind", "ReplicaSet", "owner_name", wl+"-rs", "workload_kind", kind, "workload", wl))
-			c := []string{"namespace", w.Namespace, "pod", pod, "container", "app", "node", "n1"}
+			c := []string{"namespace", w.Namespace, "pod", pod, "container", "app", "workload_kind", kind, "workload", wl}
 			switch w.Metric {
 			case "cpu":
 				// 0.5 core used of 1 requested per pod.
-				in = append(in, x.ser("kubepulse_container_cpu_usage_seconds_total", "0+30x20", c...),
-					x.ser("kubepulse_container_resource_requests", "1+0x20", append(c, "resource", "cpu", "unit", "core")...))
+				in = append(in, x.ser("kubepulse_container_cpu_usage_seconds_total", "0+30x20", append(c, "node", "n1")...))
 			case "memory":
 				// 256 MiB used of 1 GiB requested per pod.
-				in = append(in, x.ser("kubepulse_container_memory_working_set_bytes", "268435456+0x20", c...),
-					x.ser("kubepulse_container_resource_requests", "1073741824+0x20", append(c, "resource", "memory", "unit", "byte")...))
+				in = append(in, x.ser("kubepulse_container_memory_working_set_bytes", "268435456+0x20", append(c, "node", "n1")...))
 			case "log_errors":
 				// One error line per second per pod.
-				in = append(in, x.ser("kubepulse_log_matches_total", "0+60x20", "namespace", w.Namespace, "pod", pod, "container", "app", "rule", "error"))
+				in = append(in, x.ser("kubepulse_log_matches_total", "0+60x20", append(c, "rule", "error")...))
+			}
+		}
+		for _, wk := range []struct{ kind, name, pods string }{{w.Kind, w.Name, "2"}, {"Deployment", "other", "1"}} {
+			kv := []string{"namespace", w.Namespace, "workload_kind", wk.kind, "workload", wk.name}
+			in = append(in, x.ser("kubepulse_workload_pods", wk.pods+"+0x20", kv...))
+			switch w.Metric {
+			case "cpu":
+				in = append(in, x.ser("kubepulse_workload_resource_requests", wk.pods+"+0x20", append(kv, "resource", "cpu", "unit", "core")...))
+			case "memory":
+				in = append(in, x.ser("kubepulse_workload_resource_requests", fmt.Sprintf("%d+0x20", map[string]int{"2": 2, "1": 1}[wk.pods]<<30), append(kv, "resource", "memory", "unit", "byte")...))
 			}
 		}
 		want := map[string]float64{"cpu": 0.5, "memory": 0.25, "log_errors": 2}[w.Metric]

@@ -31,6 +31,25 @@ type Config struct {
 	Dashboards      Dashboards      `yaml:"dashboards"`
 	Autoscaling     Autoscaling     `yaml:"autoscaling"`
 	Recommendations Recommendations `yaml:"recommendations"`
+
+	// Where the config came from, for errors found after parsing
+	// (an unknown alert key): the file name and its YAML tree.
+	file string
+	root *yaml.Node
+}
+
+// Errorf returns an error at the line of path in the parsed file (no line
+// for a default config).
+func (c *Config) Errorf(path []string, format string, a ...any) *Error {
+	file := c.file
+	if file == "" {
+		file = "config"
+	}
+	line := 0
+	if c.root != nil {
+		line = lineOf(c.root, path...)
+	}
+	return &Error{File: file, Line: line, Msg: strings.Join(path, ".") + ": " + fmt.Sprintf(format, a...)}
 }
 
 // Selectors choose the kubepulse series and name the cluster label.
@@ -49,56 +68,94 @@ type Selectors struct {
 	APIServerSources string `yaml:"apiserverSources"`
 }
 
-// Alert tunes one alert.
+// Alert is one alert's effective settings: its definition's defaults
+// (rules.Alerts) with the config's override applied.
 type Alert struct {
-	Threshold float64  `yaml:"threshold"`
-	For       Duration `yaml:"for"`
-	Severity  Severity `yaml:"severity"`
-	Disabled  bool     `yaml:"disabled"`
+	Threshold float64
+	For       Duration
+	Severity  Severity
+	Disabled  bool
+	// Window is the look-back of alerts that compare against history
+	// (overProvisioned, logErrorSpike); 0 for the others.
+	Window Duration
 }
 
-// Alerts holds one entry per alert plus the shared runbook pattern.
+// AlertOverride is what a config file may set for one alert; unset fields
+// keep the definition's defaults.
+type AlertOverride struct {
+	Threshold *float64  `yaml:"threshold"`
+	For       *Duration `yaml:"for"`
+	Severity  *Severity `yaml:"severity"`
+	Disabled  *bool     `yaml:"disabled"`
+	Window    *Duration `yaml:"window"`
+}
+
+// Apply returns def with o's fields set over it.
+func (o AlertOverride) Apply(def Alert) Alert {
+	if o.Threshold != nil {
+		def.Threshold = *o.Threshold
+	}
+	if o.For != nil {
+		def.For = *o.For
+	}
+	if o.Severity != nil {
+		def.Severity = *o.Severity
+	}
+	if o.Disabled != nil {
+		def.Disabled = *o.Disabled
+	}
+	if o.Window != nil {
+		def.Window = *o.Window
+	}
+	return def
+}
+
+// Alerts holds the shared alert settings and one override per alert key.
+// The keys, defaults and expressions live with each alert's definition
+// (package rules); rules.ResolveAlerts rejects a key no alert has.
 type Alerts struct {
 	// RunbookURLPattern has one %s, replaced by the lower-case alert name.
 	RunbookURLPattern string `yaml:"runbookURLPattern"`
 	// ExtraLabels are added to every alert (e.g. team: sre).
 	ExtraLabels map[string]string `yaml:"extraLabels"`
-
-	NodeRequestsOverAllocatable Alert `yaml:"nodeRequestsOverAllocatable"`
-	ClusterCannotLoseNode       Alert `yaml:"clusterCannotLoseNode"`
-	MemoryNearLimit             Alert `yaml:"memoryNearLimit"`
-	OOMKilled                   Alert `yaml:"oomKilled"`
-	RestartStorm                Alert `yaml:"restartStorm"`
-	CPUAtLimit                  Alert `yaml:"cpuAtLimit"`
-	OverProvisioned             Alert `yaml:"overProvisioned"`
-	LogErrorRateHigh            Alert `yaml:"logErrorRateHigh"`
-	LogErrorSpike               Alert `yaml:"logErrorSpike"`
-	LoadTestLatencySLO          Alert `yaml:"loadTestLatencySLO"`
-	LoadTestErrorRatio          Alert `yaml:"loadTestErrorRatio"`
-	HPAAtMaxReplicas            Alert `yaml:"hpaAtMaxReplicas"`
-	HPAUnableToScale            Alert `yaml:"hpaUnableToScale"`
-	HPAMetricMissing            Alert `yaml:"hpaMetricMissing"`
-	CollectorFailing            Alert `yaml:"collectorFailing"`
-	LogTailerLagging            Alert `yaml:"logTailerLagging"`
-	KubeletScrapeErrors         Alert `yaml:"kubeletScrapeErrors"`
-	APIServerStale              Alert `yaml:"apiserverStale"`
+	// OvercommitResources are the node resources the overcommit alerts
+	// (nodeRequestsOverAllocatable, clusterCannotLoseNode) watch. A fully
+	// allocated GPU or ephemeral-storage pool is normal, so only cpu and
+	// memory by default.
+	OvercommitResources []string `yaml:"overcommitResources"`
+	// Overrides maps an alert key (e.g. memoryNearLimit) to its settings.
+	Overrides map[string]AlertOverride `yaml:",inline"`
 }
 
-// MaxShards bounds recording.shards: shards are told apart by the last
-// character of the pod name, [0-9a-z].
-const MaxShards = 36
+// HeavyEvery is the interval of the heavy groups: HeavyInterval, or
+// Interval when unset.
+func (r Recording) HeavyEvery() Duration {
+	if r.HeavyInterval == 0 {
+		return r.Interval
+	}
+	return r.HeavyInterval
+}
 
 // Recording tunes the recording rule groups.
 type Recording struct {
 	Interval Duration `yaml:"interval"`
+	// HeavyInterval is the interval of the groups that read per-container
+	// series (hundreds of thousands at large scale). Raising it (e.g. 2m)
+	// halves their CPU; it must stay under Prometheus's 5m lookback so the
+	// records they write never go stale between evaluations. 0 (the
+	// default): recording.interval.
+	HeavyInterval Duration `yaml:"heavyInterval"`
 	// RateWindow is the window of the rate() behind the usage rules.
 	RateWindow Duration `yaml:"rateWindow"`
-	// Shards splits every rule that reads a per-pod raw metric into this
-	// many groups by the last character of the pod name (1 = no split).
-	// The default 9 splits the 27 characters that generated pod names end
-	// in evenly (3 each; the log rules, 27 shards, 1 each).
-	Shards int `yaml:"shards"`
 }
+
+// MaxUID is Grafana's limit on a dashboard uid; MaxDashboardName is the
+// longest dashboard name the generator appends to dashboards.uidPrefix
+// (workload-efficiency; the dashboards package tests that it is).
+const (
+	MaxUID           = 40
+	MaxDashboardName = 19
+)
 
 // PrometheusRule places the PrometheusRule objects.
 type PrometheusRule struct {
@@ -157,9 +214,6 @@ var Metrics = map[string]string{
 
 // Default returns the documented defaults (docs/mixin.md lists them).
 func Default() Config {
-	a := func(th float64, f string, sev Severity) Alert {
-		return Alert{Threshold: th, For: mustDur(f), Severity: sev}
-	}
 	return Config{
 		Selectors: Selectors{
 			Kubepulse:        `job="kubepulse"`,
@@ -168,27 +222,10 @@ func Default() Config {
 			APIServerSources: `source=~".+"`,
 		},
 		Alerts: Alerts{
-			RunbookURLPattern:           "https://github.com/kubepulse/kubepulse/blob/main/docs/mixin.md#%s",
-			NodeRequestsOverAllocatable: a(1, "15m", "warning"),
-			ClusterCannotLoseNode:       a(0, "30m", "warning"),
-			MemoryNearLimit:             a(0.9, "15m", "warning"),
-			OOMKilled:                   a(0, "0s", "warning"),
-			RestartStorm:                a(3, "5m", "warning"),
-			CPUAtLimit:                  a(0.95, "15m", "warning"),
-			OverProvisioned:             a(0.3, "1h", "info"),
-			LogErrorRateHigh:            a(1, "10m", "warning"),
-			LogErrorSpike:               a(5, "10m", "warning"),
-			LoadTestLatencySLO:          a(0.5, "2m", "warning"),
-			LoadTestErrorRatio:          a(0.01, "2m", "warning"),
-			HPAAtMaxReplicas:            a(0, "15m", "warning"),
-			HPAUnableToScale:            a(0, "15m", "warning"),
-			HPAMetricMissing:            a(0, "15m", "warning"),
-			CollectorFailing:            a(0, "10m", "warning"),
-			LogTailerLagging:            a(16<<20, "10m", "warning"),
-			KubeletScrapeErrors:         a(0, "15m", "warning"),
-			APIServerStale:              a(300, "5m", "critical"),
+			RunbookURLPattern:   "https://github.com/kubepulse/kubepulse/blob/main/docs/mixin.md#%s",
+			OvercommitResources: []string{"cpu", "memory"},
 		},
-		Recording: Recording{Interval: mustDur("1m"), RateWindow: mustDur("5m"), Shards: 9},
+		Recording: Recording{Interval: mustDur("1m"), RateWindow: mustDur("5m")},
 		PrometheusRule: PrometheusRule{
 			Name:      "kubepulse",
 			Namespace: "monitoring",
@@ -327,6 +364,7 @@ func Parse(file string, b []byte) (Config, error) {
 	if errs := cfg.validate(file, &root); len(errs) > 0 {
 		return Config{}, errs
 	}
+	cfg.file, cfg.root = file, &root
 	return cfg, nil
 }
 
@@ -397,6 +435,8 @@ var (
 	dnsNameRE   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
 	uidRE       = regexp.MustCompile(`^[a-zA-Z0-9_-]*$`)
 	kinds       = []string{"Deployment", "StatefulSet", "ReplicaSet"}
+	// resourceNameRE: a Kubernetes resource name, optionally domain-prefixed.
+	resourceNameRE = regexp.MustCompile(`^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9._]*[a-z0-9])?$`)
 )
 
 func (c *Config) validate(file string, root *yaml.Node) Errors {
@@ -422,12 +462,14 @@ func (c *Config) validate(file string, root *yaml.Node) Errors {
 			add(fmt.Sprintf("%q is not an allowed label name (severity and alertname are set per alert)", k), "alerts", "extraLabels", k)
 		}
 	}
-	for _, a := range c.AlertList() {
-		if a.Alert.Threshold < 0 || a.Alert.Threshold != a.Alert.Threshold {
-			add(fmt.Sprintf("threshold %v must be >= 0", a.Alert.Threshold), "alerts", a.Key, "threshold")
+	for i, r := range c.Alerts.OvercommitResources {
+		if !resourceNameRE.MatchString(r) {
+			add(fmt.Sprintf("%q is not a resource name like cpu, memory or nvidia.com/gpu", r), "alerts", "overcommitResources", fmt.Sprintf("#%d", i))
 		}
-		if a.Ratio && a.Alert.Threshold > 10 {
-			add(fmt.Sprintf("threshold %v is a ratio; use e.g. 0.9 for 90%%", a.Alert.Threshold), "alerts", a.Key, "threshold")
+	}
+	for k, o := range c.Alerts.Overrides {
+		if o.Threshold != nil && !(*o.Threshold >= 0) {
+			add(fmt.Sprintf("threshold %v must be >= 0", *o.Threshold), "alerts", k, "threshold")
 		}
 	}
 	if c.Recording.Interval <= 0 {
@@ -436,8 +478,8 @@ func (c *Config) validate(file string, root *yaml.Node) Errors {
 	if c.Recording.RateWindow < 2*c.Recording.Interval {
 		add(fmt.Sprintf("%s must be at least twice recording.interval (%s) so rate() has two samples", c.Recording.RateWindow, c.Recording.Interval), "recording", "rateWindow")
 	}
-	if c.Recording.Shards < 1 || c.Recording.Shards > MaxShards {
-		add(fmt.Sprintf("%d must be between 1 and %d (one shard per last character of the pod name at most)", c.Recording.Shards, MaxShards), "recording", "shards")
+	if c.Recording.HeavyInterval != 0 && c.Recording.HeavyInterval < c.Recording.Interval || c.Recording.Interval > 0 && c.Recording.HeavyInterval%c.Recording.Interval != 0 || c.Recording.HeavyInterval >= Duration(5*time.Minute) {
+		add(fmt.Sprintf("%s must be a multiple of recording.interval (%s) and under 5m (Prometheus's lookback: its records must not go stale between evaluations)", c.Recording.HeavyInterval, c.Recording.Interval), "recording", "heavyInterval")
 	}
 	if !dnsNameRE.MatchString(c.PrometheusRule.Name) || len(c.PrometheusRule.Name) > 240 {
 		add(fmt.Sprintf("%q is not a Kubernetes object name (lower case, digits, - and .)", c.PrometheusRule.Name), "prometheusRule", "name")
@@ -455,8 +497,8 @@ func (c *Config) validate(file string, root *yaml.Node) Errors {
 			add(fmt.Sprintf("%q is not a Kubernetes label key", k), "prometheusRule", "labels", k)
 		}
 	}
-	if !uidRE.MatchString(c.Dashboards.UIDPrefix) || len(c.Dashboards.UIDPrefix) > 24 {
-		add(fmt.Sprintf("%q: use at most 24 letters, digits, - or _ (Grafana uids are at most 40 characters)", c.Dashboards.UIDPrefix), "dashboards", "uidPrefix")
+	if max := MaxUID - MaxDashboardName; !uidRE.MatchString(c.Dashboards.UIDPrefix) || len(c.Dashboards.UIDPrefix) > max {
+		add(fmt.Sprintf("%q: use at most %d letters, digits, - or _ (Grafana uids are at most %d characters, and the longest dashboard name adds %d)", c.Dashboards.UIDPrefix, max, MaxUID, MaxDashboardName), "dashboards", "uidPrefix")
 	}
 	if c.Dashboards.Datasource == "" {
 		add("must name the default Prometheus datasource", "dashboards", "datasource")
@@ -580,36 +622,4 @@ func validK8sLabelKey(k string) bool {
 		name = k[i+1:]
 	}
 	return len(name) > 0 && len(name) <= 63 && regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`).MatchString(name)
-}
-
-// NamedAlert pairs an alert's config key with its settings.
-type NamedAlert struct {
-	Key   string
-	Alert Alert
-	Ratio bool // threshold is a ratio (0..1)
-}
-
-// AlertList returns the alert settings with their YAML keys, in file order.
-func (c *Config) AlertList() []NamedAlert {
-	a := &c.Alerts
-	return []NamedAlert{
-		{"nodeRequestsOverAllocatable", a.NodeRequestsOverAllocatable, true},
-		{"clusterCannotLoseNode", a.ClusterCannotLoseNode, false},
-		{"memoryNearLimit", a.MemoryNearLimit, true},
-		{"oomKilled", a.OOMKilled, false},
-		{"restartStorm", a.RestartStorm, false},
-		{"cpuAtLimit", a.CPUAtLimit, true},
-		{"overProvisioned", a.OverProvisioned, true},
-		{"logErrorRateHigh", a.LogErrorRateHigh, false},
-		{"logErrorSpike", a.LogErrorSpike, false},
-		{"loadTestLatencySLO", a.LoadTestLatencySLO, false},
-		{"loadTestErrorRatio", a.LoadTestErrorRatio, true},
-		{"hpaAtMaxReplicas", a.HPAAtMaxReplicas, false},
-		{"hpaUnableToScale", a.HPAUnableToScale, false},
-		{"hpaMetricMissing", a.HPAMetricMissing, false},
-		{"collectorFailing", a.CollectorFailing, false},
-		{"logTailerLagging", a.LogTailerLagging, false},
-		{"kubeletScrapeErrors", a.KubeletScrapeErrors, false},
-		{"apiserverStale", a.APIServerStale, false},
-	}
 }

@@ -16,21 +16,21 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"unknown top-level key", "selectors:\n  job: x\n", 2, `unknown key job not found in type config.Selectors`},
 		{"unknown alert key", "alerts:\n  memoryNearLimit:\n    threshhold: 0.8\n", 3, "unknown key threshhold"},
-		{"typo in alert name", "alerts:\n  memoryNearLimt:\n    threshold: 0.8\n", 2, "unknown key memoryNearLimt"},
 		{"bad duration", "alerts:\n  oomKilled:\n    for: 5minutes\n", 3, `"5minutes" is not a duration`},
 		{"bad severity", "alerts:\n  cpuAtLimit:\n    severity: page\n", 3, `severity "page" is not one of critical|warning|info`},
 		{"threshold not a number", "alerts:\n  cpuAtLimit:\n    threshold: high\n", 3, "cannot unmarshal"},
-		{"negative threshold", "alerts:\n  restartStorm:\n    threshold: -1\n", 3, "alerts.restartStorm.threshold: threshold -1 must be >= 0"},
-		{"ratio given as percent", "alerts:\n  memoryNearLimit:\n    threshold: 90\n", 3, "is a ratio"},
+		{"negative threshold", "alerts:\n  oomKilled:\n    threshold: -1\n", 3, "alerts.oomKilled.threshold: threshold -1 must be >= 0"},
+		{"bad overcommit resource", "alerts:\n  overcommitResources: [cpu, \"GPU pool\"]\n", 2, `"GPU pool" is not a resource name`},
 		{"bad cluster label", "selectors:\n  clusterLabel: my-cluster\n", 2, "not a Prometheus label name"},
 		{"bad selector", "selectors:\n  kubepulse: job=kubepulse\n", 2, "not a PromQL label matcher list"},
 		{"runbook without %s", "alerts:\n  runbookURLPattern: https://x/runbooks\n", 2, "exactly one %s"},
 		{"rate window too short", "recording:\n  interval: 1m\n  rateWindow: 1m\n", 3, "at least twice"},
-		{"no shards", "recording:\n  shards: 0\n", 2, "between 1 and 36"},
-		{"too many shards", "recording:\n  shards: 37\n", 2, "between 1 and 36"},
+		{"shards are gone", "recording:\n  shards: 9\n", 2, "unknown key shards"},
+		{"heavy interval under interval", "recording:\n  interval: 2m\n  rateWindow: 5m\n  heavyInterval: 1m\n", 4, "multiple of recording.interval"},
+		{"heavy interval past lookback", "recording:\n  heavyInterval: 5m\n", 2, "under 5m"},
 		{"bad namespace", "prometheusRule:\n  namespace: Monitoring\n", 2, "not a Kubernetes namespace name"},
 		{"bad rule label key", "prometheusRule:\n  labels:\n    \"bad key\": x\n", 3, "not a Kubernetes label key"},
-		{"uid prefix too long", "dashboards:\n  uidPrefix: abcdefghijklmnopqrstuvwxyz\n", 2, "at most 24"},
+		{"uid prefix too long", "dashboards:\n  uidPrefix: abcdefghijklmnopqrstuv\n", 2, "at most 21"},
 		{"quantile out of range", "recommendations:\n  cpuQuantile: 90\n", 2, "between 0 and 1"},
 		{"margin below 1", "recommendations:\n  memoryMargin: 0.5\n", 2, "between 1 and 10"},
 		{"unknown workload metric", "autoscaling:\n  workloads:\n    - namespace: a\n      workload: b\n      metric: rps\n      target: 1\n      min: 1\n      max: 2\n", 5, `metric "rps": use one of cpu|log_errors|memory`},
@@ -82,10 +82,11 @@ autoscaling:
 		name      string
 		got, want any
 	}{
-		{"overridden threshold", cfg.Alerts.MemoryNearLimit.Threshold, 0.8},
-		{"for kept from default", cfg.Alerts.MemoryNearLimit.For, def.Alerts.MemoryNearLimit.For},
-		{"severity kept from default", cfg.Alerts.MemoryNearLimit.Severity, Severity("warning")},
-		{"other alert untouched", cfg.Alerts.CPUAtLimit, def.Alerts.CPUAtLimit},
+		{"overridden threshold", *cfg.Alerts.Overrides["memoryNearLimit"].Threshold, 0.8},
+		{"for left to the definition", cfg.Alerts.Overrides["memoryNearLimit"].For, (*Duration)(nil)},
+		{"severity left to the definition", cfg.Alerts.Overrides["memoryNearLimit"].Severity, (*Severity)(nil)},
+		{"other alert untouched", len(cfg.Alerts.Overrides), 1},
+		{"overcommit resources default", strings.Join(cfg.Alerts.OvercommitResources, ","), strings.Join(def.Alerts.OvercommitResources, ",")},
 		{"selector default", cfg.Selectors.Kubepulse, `job="kubepulse"`},
 		{"extra label", cfg.Alerts.ExtraLabels["team"], "sre"},
 		{"workload kind defaults to Deployment", cfg.Autoscaling.Workloads[0].Kind, "Deployment"},
@@ -115,6 +116,7 @@ func FuzzParse(f *testing.F) {
 		"", "selectors: {kubepulse: 'job=\"x\"'}\n", "alerts:\n  oomKilled:\n    for: 5m\n",
 		"autoscaling:\n  workloads:\n    - {namespace: a, workload: b, metric: cpu, target: 1, min: 1, max: 2}\n",
 		"recording: {interval: 1m, rateWindow: 5m}\n", "a: [\n", "alerts: {cpuAtLimit: {severity: page}}",
+		"alerts: {overProvisioned: {window: 2h}, overcommitResources: [cpu]}",
 	} {
 		f.Add([]byte(s))
 	}
@@ -124,4 +126,22 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error does not name the file: %v", err)
 		}
 	})
+}
+
+func TestAlertOverrideApply(t *testing.T) {
+	def := Alert{Threshold: 0.9, For: mustDur("15m"), Severity: "warning", Window: mustDur("1d")}
+	th, sev, off := 0.8, Severity("critical"), true
+	for _, tc := range []struct {
+		name string
+		o    AlertOverride
+		want Alert
+	}{
+		{"empty override keeps the defaults", AlertOverride{}, def},
+		{"threshold", AlertOverride{Threshold: &th}, Alert{Threshold: 0.8, For: def.For, Severity: "warning", Window: def.Window}},
+		{"severity and disabled", AlertOverride{Severity: &sev, Disabled: &off}, Alert{Threshold: 0.9, For: def.For, Severity: "critical", Disabled: true, Window: def.Window}},
+	} {
+		if got := tc.o.Apply(def); got != tc.want {
+			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
 }

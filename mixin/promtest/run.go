@@ -161,6 +161,12 @@ func runGroup(tg Group, evalInterval time.Duration, order map[string]int, ruleFi
 		return groups[i].Name() < groups[j].Name()
 	})
 	for _, g := range groups {
+		// Each group runs only at multiples of its own interval, as in a
+		// server (promtool runs every group at every evaluation_interval,
+		// which hides a rule that a server sees only now and then).
+		if g.Interval()%evalInterval != 0 {
+			return []error{fmt.Errorf("group %s: interval %s is not a multiple of evaluation_interval %s", g.Name(), g.Interval(), evalInterval)}
+		}
 		for _, r := range g.Rules() {
 			if ar, ok := r.(*rules.AlertingRule); ok {
 				ar.SetRestored(true) // so ALERTS series appear as they would
@@ -197,6 +203,9 @@ func runGroup(tg Group, evalInterval time.Duration, order map[string]int, ruleFi
 				return
 			}
 			for _, g := range groups {
+				if ts.Sub(mint)%g.Interval() != 0 {
+					continue
+				}
 				g.Eval(suite.Context(), ts)
 				for _, r := range g.Rules() {
 					if r.LastError() != nil {

@@ -146,3 +146,30 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A group runs only at multiples of its own interval: a record written
+// every 30m is visible (5m lookback) 5 minutes in 30, so an alert on it
+// with for: 5m never fires. promtool, which runs every group at every
+// evaluation_interval, would pass this test.
+func TestGroupIntervalIsHonoured(t *testing.T) {
+	for _, tc := range []struct {
+		interval string
+		fires    bool
+	}{{"1m", true}, {"30m", false}} {
+		t.Run(tc.interval, func(t *testing.T) {
+			rules := strings.Replace(rulesYAML, "  - name: rec\n", "  - name: rec\n    interval: "+tc.interval+"\n", 1)
+			test := "rule_files: [rules.yaml]\ngroup_eval_order: [rec, alerts]\ntests:\n  - interval: 1m\n    input_series:\n      - series: up{job=\"api\", instance=\"a\"}\n        values: 0+0x120\n    alert_rule_test:\n      - eval_time: 100m\n        alertname: JobDown\n        exp_alerts:\n          - exp_labels: {job: api, severity: critical}\n            exp_annotations: {summary: Job down., description: api has been down; value 0.}\n"
+			p := writeFiles(t, test)
+			if err := os.WriteFile(filepath.Join(filepath.Dir(p), "rules.yaml"), []byte(rules), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			fails := RunFile(p)
+			if tc.fires && len(fails) > 0 {
+				t.Fatalf("record every %s: %v", tc.interval, fails)
+			}
+			if !tc.fires && (len(fails) == 0 || !strings.Contains(fails[0].Error(), "got: (none)")) {
+				t.Fatalf("record every %s: want the alert never to fire, got failures %v", tc.interval, fails)
+			}
+		})
+	}
+}

@@ -35,11 +35,15 @@ func TestPromtool(t *testing.T) {
 	root := harness.RepoRoot(t)
 	configs := []struct {
 		name, config string
-		minTests     int // promtool test files expected
+		minTests     int // promtool test files expected; 0: check the rules only
 	}{
 		{"defaults", "", 1},
 		{"autoscaling example", filepath.Join(root, "examples", "autoscaling", "mixin.yaml"), 1},
-		{"e2e config", filepath.Join("testdata", "mixin-e2e.yaml"), 1},
+		// Its tests evaluate at its 1s recording interval, so each is
+		// thousands of evaluations (minutes under promtool); the same
+		// tests run at 1m in the two configs above, and the e2e runs
+		// these rules on a real Prometheus.
+		{"e2e config", filepath.Join("testdata", "mixin-e2e.yaml"), 0},
 	}
 	for _, tc := range configs {
 		t.Run(tc.name, func(t *testing.T) {
@@ -61,6 +65,9 @@ func TestPromtool(t *testing.T) {
 			}
 			if strings.Contains(string(out), "SUCCESS: 0 rules found") {
 				t.Errorf("a generated rule file holds no rules:\n%s", out)
+			}
+			if tc.minTests == 0 {
+				return
 			}
 			tests, err := filepath.Glob(filepath.Join(dir, "tests", "*.yaml"))
 			if err != nil {

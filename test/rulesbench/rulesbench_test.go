@@ -79,6 +79,11 @@ func testLoadAndEvaluate(t *testing.T, mode string) {
 		{"kubepulse_hpa_max_replicas", s.HPAs},
 		{"kubepulse_log_lines_total", 2 * containers},
 		{"kubepulse_log_matches_total", 3 * containers},
+		// The series the exporter adds for join-free rules.
+		{"kubepulse_workload_pods", s.Workloads},
+		{"kubepulse_workload_resource_requests", 2 * s.Workloads},
+		{"kubepulse_container_memory_working_set_limit_ratio", containers},
+		{"kubepulse_pod_pending_since_timestamp_seconds", s.Pods / 200},
 	}
 	for _, tc := range loadCases {
 		if got := st.Names[tc.name]; got != tc.want {

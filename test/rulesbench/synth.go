@@ -175,6 +175,14 @@ func (s Scale) each(emit func(series)) {
 	}
 
 	podsPerWorkload := (s.Pods + s.Workloads - 1) / s.Workloads
+	// Per-workload sums, exported by the exporter next to the container
+	// series (kubepulse_workload_*).
+	type wlSum struct {
+		ns, kind, name                 string
+		pods                           int
+		reqCPU, reqMem, limCPU, limMem float64
+	}
+	var wlSums []wlSum
 	for p := 0; p < s.Pods; p++ {
 		w := p / podsPerWorkload
 		ns := fmt.Sprintf("ns-%03d", w%s.Namespaces)
@@ -187,8 +195,7 @@ func (s Scale) each(emit func(series)) {
 			wkind, okind, oname = "DaemonSet", "DaemonSet", wl
 		}
 		// Names as Kubernetes makes them: StatefulSet ordinals, otherwise a
-		// 5-character suffix from the apiserver's alphabet (the last
-		// character decides the rule shard, so it must be realistic).
+		// 5-character suffix from the apiserver's alphabet.
 		pod := fmt.Sprintf("%s-%d", oname, p%podsPerWorkload)
 		if wkind != "StatefulSet" {
 			pod = oname + "-" + podSuffix(p)
@@ -198,6 +205,18 @@ func (s Scale) each(emit func(series)) {
 		inst := fmt.Sprintf("10.%d.%d.%d:9850", n/65536, (n/256)%256, n%256)
 		put(constant, 1, 0, "__name__", "kubepulse_pod_owner", "namespace", ns, "pod", pod,
 			"owner_kind", okind, "owner_name", oname, "workload_kind", wkind, "workload", wl)
+		if len(wlSums) <= w {
+			wlSums = append(wlSums, wlSum{ns: ns, kind: wkind, name: wl})
+		}
+		ws := &wlSums[w]
+		ws.pods++
+		podKV := []string{"namespace", ns, "pod", pod, "workload_kind", wkind, "workload", wl}
+		// One pod in 200 waits for the scheduler (as if it were Pending;
+		// its other series stay, the bench's shape needs no gap).
+		if p%200 == 7 {
+			put(constant, 1.7e9, 0, append([]string{"__name__", "kubepulse_pod_pending_since_timestamp_seconds"}, podKV...)...)
+			put(constant, 1, 0, append([]string{"__name__", "kubepulse_pod_unschedulable"}, podKV...)...)
+		}
 		for _, ph := range phases {
 			v := 0.0
 			if ph == "Running" {
@@ -211,7 +230,13 @@ func (s Scale) each(emit func(series)) {
 				ctrName = fmt.Sprintf("sidecar-%d", c)
 			}
 			f := containerFigures(p, c)
-			base := []string{"namespace", ns, "pod", pod, "container", ctrName}
+			ws.reqCPU += f.reqCPU
+			ws.reqMem += f.reqMem
+			ws.limCPU += f.limCPU
+			ws.limMem += f.limMem
+			// Every container series carries its workload (the exporter
+			// does the join).
+			base := []string{"namespace", ns, "pod", pod, "container", ctrName, "workload_kind", wkind, "workload", wl}
 			withNode := append(append([]string{}, base...), "node", node)
 			for _, r := range []struct {
 				res, unit string
@@ -222,7 +247,13 @@ func (s Scale) each(emit func(series)) {
 			}
 			put(counter, 1000*f.useCPU, f.useCPU, append([]string{"__name__", "kubepulse_container_cpu_usage_seconds_total"}, withNode...)...)
 			put(wave, f.useMem, float64(p), append([]string{"__name__", "kubepulse_container_memory_working_set_bytes"}, withNode...)...)
+			// The exporter's per-container ratios against the limits.
+			put(wave, f.useMem/f.limMem, float64(p), append([]string{"__name__", "kubepulse_container_memory_working_set_limit_ratio"}, base...)...)
+			put(wave, f.useCPU/f.limCPU, float64(p), append([]string{"__name__", "kubepulse_container_cpu_usage_limit_ratio"}, base...)...)
 			h := hash(uint64(p*8 + c + 3))
+			if h%100 == 1 {
+				put(constant, 1, 0, append([]string{"__name__", "kubepulse_container_waiting_reason", "reason", "CrashLoopBackOff"}, base...)...)
+			}
 			restarts := 0.0
 			if h%100 == 0 {
 				restarts = float64(1 + h%7)
@@ -244,6 +275,17 @@ func (s Scale) each(emit func(series)) {
 			for _, rule := range []string{"oom", "panic"} {
 				put(counter, 0, 0, append([]string{"__name__", "kubepulse_log_matches_total", "rule", rule}, logKV...)...)
 			}
+		}
+	}
+	for _, ws := range wlSums {
+		kv := []string{"namespace", ws.ns, "workload_kind", ws.kind, "workload", ws.name}
+		put(constant, float64(ws.pods), 0, append([]string{"__name__", "kubepulse_workload_pods"}, kv...)...)
+		for _, r := range []struct {
+			res, unit string
+			req, lim  float64
+		}{{"cpu", "core", ws.reqCPU, ws.limCPU}, {"memory", "byte", ws.reqMem, ws.limMem}} {
+			put(constant, r.req, 0, append([]string{"__name__", "kubepulse_workload_resource_requests", "resource", r.res, "unit", r.unit}, kv...)...)
+			put(constant, r.lim, 0, append([]string{"__name__", "kubepulse_workload_resource_limits", "resource", r.res, "unit", r.unit}, kv...)...)
 		}
 	}
 	for i := 0; i < s.HPAs && i < s.Workloads; i++ {

@@ -30,6 +30,9 @@ type PromConfig struct {
 	RuleFiles          []string
 	ScrapeInterval     time.Duration // default 1s
 	EvaluationInterval time.Duration // default 1s
+	// DataDir, if set, is the TSDB to start from (e.g. blocks backfilled
+	// with promtool tsdb create-blocks-from); default a new empty one.
+	DataDir string
 }
 
 // promYAML is the subset of prometheus.yml the tier writes.
@@ -104,9 +107,13 @@ func StartPrometheus(ctx context.Context, t testing.TB, c PromConfig) *Prometheu
 	for attempt := 0; ; attempt++ {
 		port := FreePort(t)
 		addr := "127.0.0.1:" + strconv.Itoa(port)
+		data := filepath.Join(dir, fmt.Sprintf("data-%d", attempt))
+		if c.DataDir != "" {
+			data = c.DataDir
+		}
 		p := StartProcess(t, "prometheus", bin,
 			"--config.file="+cfgPath,
-			"--storage.tsdb.path="+filepath.Join(dir, fmt.Sprintf("data-%d", attempt)),
+			"--storage.tsdb.path="+data,
 			"--web.listen-address="+addr,
 			"--log.level=info",
 		)
@@ -238,6 +245,7 @@ type Alert struct {
 	Annotations map[string]string `json:"annotations"`
 	State       string            `json:"state"`
 	Value       string            `json:"value"`
+	ActiveAt    time.Time         `json:"activeAt"`
 }
 
 // Rules returns every loaded rule group.
