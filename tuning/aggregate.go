@@ -104,7 +104,7 @@ func (b *Builder) Recommend() ([]Recommendation, error) {
 		return nil, fmt.Errorf("Recommend needs a Builder from NewAggregator")
 	}
 	if len(a.pods) == 0 {
-		return nil, fmt.Errorf("no samples of %s or %s (is --source=%s right for this data?)", b.src.CPU, b.src.Memory, b.src.Name)
+		return nil, b.noUsage()
 	}
 	type group struct {
 		c        *Container

@@ -1,6 +1,7 @@
 package tuning
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 
@@ -198,7 +199,7 @@ func (b *Builder) key(ls labels.Labels) (podKey, bool) {
 // empty answer.
 func (b *Builder) History() (*History, error) {
 	if len(b.streams) == 0 {
-		return nil, fmt.Errorf("no samples of %s or %s (is --source=%s right for this data?)", b.src.CPU, b.src.Memory, b.src.Name)
+		return nil, b.noUsage()
 	}
 	byID := map[string]*Container{}
 	h := &History{}
@@ -301,4 +302,17 @@ func maxOf(s []Sample) float64 {
 		}
 	}
 	return m
+}
+
+// ErrNoUsage is matched (errors.Is) by the error History and Recommend
+// return when the data holds no usage series at all.
+var ErrNoUsage = errors.New("no usage samples")
+
+type noUsageError struct{ msg string }
+
+func (e noUsageError) Error() string        { return e.msg }
+func (e noUsageError) Is(target error) bool { return target == ErrNoUsage }
+
+func (b *Builder) noUsage() error {
+	return noUsageError{fmt.Sprintf("no samples of %s or %s (is --source=%s right for this data?)", b.src.CPU, b.src.Memory, b.src.Name)}
 }

@@ -215,6 +215,13 @@ func (d *Demo) startFiles(ctx context.Context) error {
 	if d.logs, err = logs.New(logs.Config{Path: logRoot, Poll: 10 * time.Millisecond}, log.With(d.logger, "collector", "logs")); err != nil {
 		return err
 	}
+	// As the exporter's per-node agent (--node) does: the log counters get
+	// workload labels from the pods the cluster source holds.
+	d.src.RequireWorkloads()
+	d.logs.SetWorkloads(func(ns, pod string) (string, string, bool) {
+		ci, ok := d.src.Container(ns, pod, "")
+		return ci.WorkloadKind, ci.Workload, ok
+	}, nil)
 	if err := d.logs.Start(ctx); err != nil {
 		return err
 	}
@@ -298,13 +305,12 @@ func (d *Demo) step(ctx context.Context, t time.Time, synthLoad bool) error {
 		d.mu.Unlock()
 		return err
 	}
-	for name, cs := range kubeletContainers(d.sim) {
-		d.kubelets[name].SetContainers(cs...)
-	}
+	// Samples carry the simulated time: the usage collector rates CPU
+	// between two reads by their timestamps, and a wall-clock stamp on a
+	// fast-forwarded minute would make every container look pinned.
+	byNode := kubeletContainers(d.sim)
 	for _, n := range d.sim.nodes {
-		if _, ok := kubeletContainers(d.sim)[n.name]; !ok {
-			d.kubelets[n.name].SetContainers()
-		}
+		d.kubelets[n.name].SetBody(kubelettest.Render(byNode[n.name], t))
 	}
 	if err := d.logw.write(d.sim, t, dt); err != nil {
 		d.mu.Unlock()

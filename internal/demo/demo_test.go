@@ -197,7 +197,7 @@ func TestMetadataEndpoints(t *testing.T) {
 		{"/api/v1/series?match[]=" + url.QueryEscape(`kubepulse_pod_phase{namespace="batch"}`), `"report-builder-`},
 		{"/api/v1/rules?type=record", `"type":"recording"`},
 		{"/api/v1/rules?type=alert", `"type":"alerting"`},
-		{"/api/v1/alerts", `"alertname":"KubePulseContainerRestartStorm"`},
+		{"/api/v1/alerts", `"alertname":"KubePulseContainerCrashLooping"`},
 		{"/generated/prometheus_rules.yaml", "record: node:kubepulse_container_cpu_usage_seconds:rate5m"},
 		{"/", `id="chart-mem-shop-worker"`},
 		{"/static/style.css", ".chart"},

@@ -224,7 +224,12 @@ func (d *Demo) pageData(ctx context.Context) pageData {
 
 	// Log error rates per workload.
 	for _, s := range q.vec(`namespace_workload:kubepulse_log_matches:rate5m`) {
-		data.Logs = append(data.Logs, logRow{Workload: s.Metric.Get("namespace") + "/" + s.Metric.Get("workload"), Kind: s.Metric.Get("workload_kind"), Rate: s.Points[0].V})
+		wl := s.Metric.Get("workload")
+		if wl == "" {
+			// Log files of pods the cluster no longer has (scaled in).
+			wl = "(deleted pods)"
+		}
+		data.Logs = append(data.Logs, logRow{Workload: s.Metric.Get("namespace") + "/" + wl, Kind: s.Metric.Get("workload_kind"), Rate: s.Points[0].V})
 	}
 	sort.Slice(data.Logs, func(i, j int) bool {
 		if data.Logs[i].Rate != data.Logs[j].Rate {

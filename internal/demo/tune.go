@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -43,7 +44,7 @@ func NewTuneRecommender(window time.Duration) *TuneRecommender {
 // Recommend implements Recommender.
 func (r *TuneRecommender) Recommend(ctx context.Context, q Querier, w WorkloadUsage) Recommendation {
 	recs, err := r.namespace(ctx, q, w.Namespace, w.Now)
-	if err != nil {
+	if err != nil && !errors.Is(err, tuning.ErrNoUsage) {
 		return Recommendation{Text: "tune: " + err.Error()}
 	}
 	var cpu, mem, cpuSaved, memSaved float64

@@ -76,7 +76,7 @@ func TestPageInBrowser(t *testing.T) {
 			JobListed: !!q('#workload-table tr[data-workload$="/db-migrate"]'),
 			Firing: n('#alert-table tr.alert-row[data-state="firing"]'),
 			LogRows: n('#log-table tr.log-row'),
-			CrashFiring: !!q('#alert-table tr[data-alert="KubePulseContainerRestartStorm"][data-state="firing"]'),
+			CrashFiring: !!q('#alert-table tr[data-alert="KubePulseContainerCrashLooping"][data-state="firing"]'),
 			WorkerPoints: pts('#chart-mem-shop-worker'),
 			WorkerLines: n('#chart-mem-shop-worker polyline'),
 			LTRatePoints: pts('#chart-lt-rate'),

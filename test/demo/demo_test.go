@@ -126,7 +126,7 @@ func TestQueryAPIRecordingRuleAndAlert(t *testing.T) {
 	for _, tc := range []struct{ name, q string }{
 		{"recording rule", `namespace_workload:kubepulse_container_cpu_usage_seconds:rate5m{workload="web"}`},
 		{"load-test record", `run:kubepulse_loadtest_requests:rate5m`},
-		{"firing crash-loop alert", `ALERTS{alertname="KubePulseContainerRestartStorm", alertstate="firing", namespace="shop"}`},
+		{"firing crash-loop alert", `ALERTS{alertname="KubePulseContainerCrashLooping", alertstate="firing", namespace="shop"}`},
 		{"leaking worker alert", `ALERTS{alertname="KubePulseContainerMemoryNearLimit", namespace="shop"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
