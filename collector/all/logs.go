@@ -15,6 +15,9 @@ import (
 func init() {
 	// --logs.path says what to read, so giving it enables the collector.
 	collector.EnabledBy("logs", "logs.path")
+	// With --node the log counters look the node's pods up through the
+	// cluster source, so these cluster flags configure logs too.
+	collector.SharedFlags([]string{"logs"}, "kubeconfig", "node")
 	logs.ClusterWorkloads = func() (logs.WorkloadFunc, func(context.Context) error, error) {
 		src, err := cluster.Shared(collector.SharedLogger())
 		if err != nil {

@@ -104,9 +104,6 @@ func TestE2E(t *testing.T) {
 		"--usage.interval=1s",
 		"--usage.kubelet-ca-file="+caFile,
 		"--usage.kubelet-token-file="+tokenFile,
-		"--collector.logs",
-		"--logs.path="+logs.Root,
-		"--logs.positions-file=",
 		"--collector.loadtest",
 		"--loadtest.file="+jtl,
 		"--loadtest.run-label=e2e",
@@ -115,16 +112,33 @@ func TestE2E(t *testing.T) {
 	if err := exp.WaitReady(ctx); err != nil {
 		t.Fatalf("exporter not ready: %v", err)
 	}
+	// The log counters come from the per-node agent, as deploy/base runs it:
+	// with --node it looks the node's pods up, so the counters carry the
+	// workload labels the log rules and the HPA-backing series sum by.
+	agent := testenv.StartExporter(t, bin,
+		"--kubeconfig="+kubeconfig,
+		"--node="+nodeName,
+		"--collector.disable-defaults",
+		"--logs.path="+logs.Root,
+		"--logs.positions-file=",
+		"--log.level=debug",
+	)
+	if err := agent.WaitReady(ctx); err != nil {
+		t.Fatalf("per-node agent not ready: %v", err)
+	}
 
 	prom := harness.StartPrometheus(ctx, t, harness.PromConfig{
-		Targets: []harness.ScrapeTarget{{Job: exporterJob, Address: strings.TrimPrefix(exp.URL, "http://")}},
+		Targets: []harness.ScrapeTarget{
+			{Job: exporterJob, Address: strings.TrimPrefix(exp.URL, "http://")},
+			{Job: exporterJob, Address: strings.TrimPrefix(agent.URL, "http://")},
+		},
 		RuleFiles: []string{
 			filepath.Join(gen, "prometheus_rules.yaml"),
 			filepath.Join(gen, "prometheus_alerts.yaml"),
 		},
 	})
 	api := prom.API
-	if err := api.WaitTargetsUp(ctx, 1); err != nil {
+	if err := api.WaitTargetsUp(ctx, 2); err != nil {
 		t.Fatalf("Prometheus cannot scrape the exporter: %v", err)
 	}
 

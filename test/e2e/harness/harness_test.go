@@ -21,6 +21,7 @@ func TestRenderConfig(t *testing.T) {
 		cfg     PromConfig
 		wantErr bool
 		want    []string // substrings of the YAML
+		jobs    int      // scrape configs, when not 0
 	}{
 		{
 			name: "defaults to 1s intervals",
@@ -36,6 +37,17 @@ func TestRenderConfig(t *testing.T) {
 			want: []string{"scrape_interval: 2s", "metrics_path: /m", "- /x/rules.yaml"},
 		},
 		{name: "target without job", cfg: PromConfig{Targets: []ScrapeTarget{{Address: "127.0.0.1:1"}}}, wantErr: true},
+		{
+			name: "two targets of one job share its scrape config",
+			cfg:  PromConfig{Targets: []ScrapeTarget{{Job: "kubepulse", Address: "127.0.0.1:1"}, {Job: "kubepulse", Address: "127.0.0.1:2"}}},
+			want: []string{"- 127.0.0.1:1\n", "- 127.0.0.1:2\n"},
+			jobs: 1,
+		},
+		{
+			name:    "one job, two paths",
+			cfg:     PromConfig{Targets: []ScrapeTarget{{Job: "a", Address: "127.0.0.1:1"}, {Job: "a", Address: "127.0.0.1:2", Path: "/m"}}},
+			wantErr: true,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,6 +61,9 @@ func TestRenderConfig(t *testing.T) {
 			var anyY map[string]any
 			if err := yaml.Unmarshal(out, &anyY); err != nil {
 				t.Fatalf("rendered config is not YAML: %v\n%s", err, out)
+			}
+			if n := strings.Count(string(out), "job_name:"); tc.jobs != 0 && n != tc.jobs {
+				t.Errorf("%d scrape configs, want %d:\n%s", n, tc.jobs, out)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(string(out), w) {

@@ -68,14 +68,27 @@ func RenderConfig(c PromConfig) ([]byte, error) {
 	y.Global.ScrapeTimeout = si.String()
 	y.Global.EvaluationInterval = ei.String()
 	y.RuleFiles = c.RuleFiles
+	// Prometheus refuses two scrape configs with one job name: targets of
+	// the same job (and path) share one, as an exporter's Deployment and its
+	// per-node DaemonSet do under one ServiceMonitor job.
+	byJob := map[string]int{}
 	for _, tg := range c.Targets {
 		if tg.Job == "" || tg.Address == "" {
 			return nil, fmt.Errorf("scrape target %+v needs a job and an address", tg)
+		}
+		if i, ok := byJob[tg.Job]; ok {
+			if y.ScrapeConfigs[i].MetricsPath != tg.Path {
+				return nil, fmt.Errorf("job %s: targets with different paths (%q, %q)", tg.Job, y.ScrapeConfigs[i].MetricsPath, tg.Path)
+			}
+			sc := &y.ScrapeConfigs[i].StaticConfigs[0]
+			sc.Targets = append(sc.Targets, tg.Address)
+			continue
 		}
 		s := scrapeYAML{JobName: tg.Job, MetricsPath: tg.Path}
 		s.StaticConfigs = append(s.StaticConfigs, struct {
 			Targets []string `yaml:"targets"`
 		}{Targets: []string{tg.Address}})
+		byJob[tg.Job] = len(y.ScrapeConfigs)
 		y.ScrapeConfigs = append(y.ScrapeConfigs, s)
 	}
 	return yaml.Marshal(&y)
