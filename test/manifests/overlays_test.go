@@ -263,16 +263,20 @@ func exporterCollectors(args []string) (map[string]bool, error) {
 // binary's); the other flags are checked by running the binary in
 // test/integration.
 func parseExporterArgs(args []string) (map[string]bool, string, error) {
-	var keep []string
-	for _, a := range args {
-		if strings.HasPrefix(a, "--collector.") || strings.HasPrefix(a, "--no-collector.") || strings.HasPrefix(a, "--usage.source") {
-			keep = append(keep, a)
-		}
-	}
 	app := kingpin.New("kubepulse", "")
 	app.Terminate(nil)
 	cmd := app.Command("exporter", "")
 	collector.AddFlags(cmd)
+	// Every collector flag counts, input flags (--logs.path) and
+	// --collector.disable-defaults included; the --web.* and --log.* flags
+	// are not the collectors'.
+	var keep []string
+	for _, a := range args {
+		name, _, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		if cmd.GetFlag(name) != nil || cmd.GetFlag(strings.TrimPrefix(name, "no-")) != nil {
+			keep = append(keep, a)
+		}
+	}
 	if _, err := app.Parse(append([]string{"exporter"}, keep...)); err != nil {
 		return nil, "", err
 	}
