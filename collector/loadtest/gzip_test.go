@@ -2,7 +2,6 @@ package loadtest
 
 import (
 	"bytes"
-	"compress/gzip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -33,26 +32,13 @@ func refCounts(name string, data []byte, live bool) (runSink, error) {
 	return s, err
 }
 
-func gz(t *testing.T, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // members compresses b as n gzip members, cut at byte offsets that ignore
 // line boundaries (as `gzip -c part >> file` or a writer's periodic
 // finish-and-restart makes them).
 func members(t *testing.T, b []byte, n int) []byte {
 	var out []byte
 	for i := 0; i < n; i++ {
-		out = append(out, gz(t, b[len(b)*i/n:len(b)*(i+1)/n])...)
+		out = append(out, testutil.Gzip(t, b[len(b)*i/n:len(b)*(i+1)/n])...)
 	}
 	return out
 }
@@ -79,13 +65,13 @@ func TestGzipRealWorldThroughCollector(t *testing.T) {
 		name  string
 		build func(data []byte) (first, later []byte)
 	}{
-		{"one member", func(d []byte) ([]byte, []byte) { return gz(t, d), nil }},
+		{"one member", func(d []byte) ([]byte, []byte) { return testutil.Gzip(t, d), nil }},
 		{"five members", func(d []byte) ([]byte, []byte) { return members(t, d, 5), nil }},
 		{"last member half written", func(d []byte) ([]byte, []byte) {
 			// A small last member: its deflate block ends only with it,
 			// so nothing of it can be decoded before it is complete.
 			cut := max(len(d)-2000, len(d)/2)
-			head, tail := members(t, d[:cut], 3), gz(t, d[cut:])
+			head, tail := members(t, d[:cut], 3), testutil.Gzip(t, d[cut:])
 			return append(head, tail[:len(tail)/2]...), tail[len(tail)/2:]
 		}},
 	}
@@ -168,8 +154,8 @@ func TestGzipReplacedMidMember(t *testing.T) {
 		}
 		return b
 	}
-	first := gz(t, rows("old", 3))
-	half := gz(t, rows("lost", 2)[len(jmeterHeader):])
+	first := testutil.Gzip(t, rows("old", 3))
+	half := testutil.Gzip(t, rows("lost", 2)[len(jmeterHeader):])
 	if err := os.WriteFile(path, append(first, half[:len(half)/2]...), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +166,7 @@ func TestGzipReplacedMidMember(t *testing.T) {
 		}
 	}
 	waitFor(t, "rows of the complete member", func() (float64, float64) { got, _ := count("old")(); return got, 3 })
-	if err := os.WriteFile(path, gz(t, rows("new", 4)), 0o644); err != nil { // truncated and rewritten
+	if err := os.WriteFile(path, testutil.Gzip(t, rows("new", 4)), 0o644); err != nil { // truncated and rewritten
 		t.Fatal(err)
 	}
 	waitFor(t, "rows of the new content", func() (float64, float64) { got, _ := count("new")(); return got, 4 })

@@ -5,6 +5,7 @@ package testutil
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"net"
 	"os"
@@ -94,4 +95,18 @@ func AppendFile(t testing.TB, path, s string) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Gzip compresses b as one gzip member.
+func Gzip(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

@@ -11,20 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubepulse/kubepulse/internal/testutil"
 	"github.com/kubepulse/kubepulse/loadtest"
 )
-
-func gzipBytes(t testing.TB, b []byte) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // signalSink closes done once it has seen want samples.
 type signalSink struct {
@@ -51,7 +40,7 @@ func TestGzipMemberReturnedBeforeNextHeader(t *testing.T) {
 				data = fmt.Appendf(data, "%d,12,home,200,true\n", 1700000000000+i)
 			}
 			pr, pw := io.Pipe()
-			go func() { _, _ = pw.Write(gzipBytes(t, data)) }()
+			go func() { _, _ = pw.Write(testutil.Gzip(t, data)) }()
 			sink := &signalSink{want: rows, done: make(chan struct{})}
 			parsed := make(chan error, 1)
 			go func() {
@@ -75,8 +64,8 @@ func TestGzipMemberReturnedBeforeNextHeader(t *testing.T) {
 }
 
 func TestGzipMembersEnds(t *testing.T) {
-	full := append(gzipBytes(t, []byte("ab")), gzipBytes(t, nil)...) // an empty member too
-	full = append(full, gzipBytes(t, []byte("cd\n"))...)
+	full := append(testutil.Gzip(t, []byte("ab")), testutil.Gzip(t, nil)...) // an empty member too
+	full = append(full, testutil.Gzip(t, []byte("cd\n"))...)
 	cases := []struct {
 		name    string
 		in      []byte
@@ -85,7 +74,7 @@ func TestGzipMembersEnds(t *testing.T) {
 	}{
 		{"members and an empty one", full, "abcd\n", nil},
 		{"trailer cut off", full[:len(full)-5], "abcd\n", io.ErrUnexpectedEOF},
-		{"garbage after a member", append(gzipBytes(t, []byte("x")), "junk......"...), "x", gzip.ErrHeader},
+		{"garbage after a member", append(testutil.Gzip(t, []byte("x")), "junk......"...), "x", gzip.ErrHeader},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,7 +102,7 @@ func FuzzGzipMembers(f *testing.F) {
 		n := int(cuts%8) + 1
 		var in []byte
 		for i := 0; i < n; i++ {
-			in = append(in, gzipBytes(t, data[len(data)*i/n:len(data)*(i+1)/n])...)
+			in = append(in, testutil.Gzip(t, data[len(data)*i/n:len(data)*(i+1)/n])...)
 		}
 		zr, err := newGzipMembers(bufio.NewReaderSize(oneByte{strings.NewReader(string(in))}, 16))
 		if err != nil {
