@@ -75,7 +75,7 @@ func (r *TuneRecommender) Recommend(ctx context.Context, q Querier, w WorkloadUs
 	case len(reasons) == n:
 		return Recommendation{Text: bare[0]}
 	}
-	out := Recommendation{Text: fmt.Sprintf("cpu %s / memory %s per pod", cores(cpu), bytesIEC(mem)),
+	out := Recommendation{Text: fmt.Sprintf("cpu %s / memory %s per pod", tuning.FormatQuantity(tuning.CPU, cpu), tuning.FormatQuantity(tuning.Memory, mem)),
 		Saving: fmt.Sprintf("%.2f cores, %.2f GiB", cpuSaved, memSaved/(1<<30))} // negative: more is needed
 	if len(reasons) > 0 {
 		out.Text += " (" + strings.Join(reasons, "; ") + ")"
@@ -118,18 +118,4 @@ func (r *TuneRecommender) namespace(ctx context.Context, q Querier, ns string, n
 	}
 	r.cache[ns] = nsRecs{at: now, recs: recs, err: err}
 	return recs, err
-}
-
-func cores(v float64) string {
-	if v < 1 {
-		return fmt.Sprintf("%.0fm", v*1000)
-	}
-	return fmt.Sprintf("%.2f", v)
-}
-
-func bytesIEC(v float64) string {
-	if v >= 1<<30 {
-		return fmt.Sprintf("%.2fGi", v/(1<<30))
-	}
-	return fmt.Sprintf("%.0fMi", v/(1<<20))
 }
