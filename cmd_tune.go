@@ -177,52 +177,52 @@ func tuneCommand(app *kingpin.Application) runFunc {
 	return func(ctx context.Context, logger log.Logger) int { return run(ctx, logger) }
 }
 
+// writeTemp writes data to a new temporary file in dir named after name and
+// returns its path; the caller renames it into place or removes it.
+func writeTemp(dir, name string, data []byte) (string, error) {
+	f, err := os.CreateTemp(dir, "."+name+".tmp*")
+	if err != nil {
+		return "", err
+	}
+	_, werr := f.Write(data)
+	// CreateTemp makes the file private; a report or patch is not.
+	if err := errors.Join(werr, f.Chmod(0o644), f.Close()); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
 // writeFileAtomic writes data to a temporary file next to name and renames
 // it into place, so a failure never leaves a half-written file.
 func writeFileAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	// CreateTemp makes the file private; a report or patch is not.
-	cerr := errors.Join(f.Chmod(0o644), f.Close())
-	if werr != nil || cerr != nil {
-		os.Remove(tmp)
-		return errors.Join(werr, cerr)
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return writeFilesAtomic(filepath.Dir(name), map[string][]byte{filepath.Base(name): data})
 }
 
-// writePatches writes every patch to a temporary file in dir first and
-// renames them into place only when all were written.
+// writePatches writes every patch into dir, all or none.
 func writePatches(dir string, patches map[string][]byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	return writeFilesAtomic(dir, patches)
+}
+
+// writeFilesAtomic writes every file to a temporary one in dir first and
+// renames them into place only when all were written.
+func writeFilesAtomic(dir string, files map[string][]byte) error {
 	tmps := map[string]string{}
 	cleanup := func() {
 		for _, t := range tmps {
 			os.Remove(t)
 		}
 	}
-	for name, data := range patches {
-		f, err := os.CreateTemp(dir, "."+name+".tmp*")
+	for name, data := range files {
+		tmp, err := writeTemp(dir, name, data)
 		if err != nil {
 			cleanup()
 			return err
 		}
-		tmps[name] = f.Name()
-		_, werr := f.Write(data)
-		if err := errors.Join(werr, f.Chmod(0o644), f.Close()); err != nil {
-			cleanup()
-			return err
-		}
+		tmps[name] = tmp
 	}
 	for name, tmp := range tmps {
 		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
