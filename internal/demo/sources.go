@@ -231,17 +231,20 @@ func (j *jtlWriter) write(t time.Time, dt time.Duration, rate float64) error {
 		j.bad = true
 		fmt.Fprintf(w, "%d,41,GET cart,200,OK,kubepulse 1-1,text,tr\n", t.Add(-dt).UnixMilli())
 	}
+	var buf []byte
 	for i := 0; i < rows; i++ {
 		ts := t.Add(-dt + dt*time.Duration(i)/time.Duration(max(rows, 1)))
-		lat := noisy(j.rng, WebLatency(ts)).Milliseconds()
-		code, msg, ok, fail, bytes := 200, "OK", "true", "", 24
+		lat := noisy(j.rng, WebLatency(ts)).Truncate(time.Millisecond)
+		row := gen.JTLRow{Time: ts, Elapsed: lat, Latency: lat, Label: "GET cart", Code: 200, Success: true, Bytes: 24, Sent: 96, URL: j.url, Run: loadTestRun}
 		if j.rng.Float64() < WebErrorRatio(ts) {
-			code, msg, ok, fail, bytes = 503, "Service Unavailable", "false", "HTTP status 503", 20
+			row.Code, row.Success, row.Bytes = 503, false, 20
 		}
-		th := 1 + j.rng.IntN(4)
-		// The last column is the run label, as gen writes it (JTLHeader).
-		fmt.Fprintf(w, "%d,%d,GET cart,%d,%s,kubepulse %d-%d,text,%s,%s,%d,96,%d,%d,%s,%d,0,0,%s\n",
-			ts.UnixMilli(), lat, code, msg, 1, th, ok, fail, bytes, th, th, j.url, lat, loadTestRun)
+		row.Threads = int64(1 + j.rng.IntN(4))
+		row.Thread = "kubepulse 1-" + strconv.FormatInt(row.Threads, 10)
+		buf = gen.AppendJTLRow(buf[:0], &row)
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
 		j.rows++
 	}
 	return w.Flush()

@@ -121,7 +121,6 @@ type Runner struct {
 
 	jtlMu  sync.Mutex
 	jtlErr error
-	jtlRun []byte // the run label as a CSV field
 
 	// firstErr keeps one message of each error kind for the summary.
 	firstErr [numErrKinds]atomic.Pointer[string]
@@ -153,7 +152,7 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = log.NewNopLogger()
 	}
-	r := &Runner{cfg: cfg, pools: map[string]*connPool{}, jtlRun: appendCSV(nil, cfg.Run)}
+	r := &Runner{cfg: cfg, pools: map[string]*connPool{}}
 	labels, labelOf := newLabelStats(cfg.Targets)
 	r.labels = labels
 	if cfg.Metrics != nil {

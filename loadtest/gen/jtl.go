@@ -15,61 +15,82 @@ const JTLHeader = "timeStamp,elapsed,label,responseCode,responseMessage,threadNa
 
 const jtlFlushAt = 32 << 10
 
+// JTLRow is one row of the JTL file, in the columns of JTLHeader.
+type JTLRow struct {
+	Time                      time.Time // timeStamp: the intended send time
+	Elapsed, Latency, Connect time.Duration
+	Label                     string
+	Code                      int    // HTTP status; unused when Kind is set
+	Kind, Err                 string // a non-HTTP failure: its kind and message
+	Thread                    string
+	Success                   bool
+	Bytes, Sent, Threads      int64
+	URL, Run                  string
+}
+
+// AppendJTLRow appends r as one CSV row in the generator's format. The
+// generator writes its file with it, and so does anything that must write
+// rows the collector reads back the same way (the demo's history).
+func AppendJTLRow(b []byte, r *JTLRow) []byte {
+	b = strconv.AppendInt(b, r.Time.UnixMilli(), 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, r.Elapsed.Milliseconds(), 10)
+	b = append(b, ',')
+	b = appendCSV(b, r.Label)
+	b = append(b, ',')
+	if r.Kind != "" {
+		b = appendCSV(b, "Non HTTP response code: "+r.Kind)
+		b = append(b, ',')
+		b = appendCSV(b, "Non HTTP response message: "+r.Err)
+	} else {
+		b = strconv.AppendInt(b, int64(r.Code), 10)
+		b = append(b, ',')
+		b = appendCSV(b, http.StatusText(r.Code))
+	}
+	b = append(b, ',')
+	b = append(b, r.Thread...)
+	b = append(b, ",text,"...)
+	b = strconv.AppendBool(b, r.Success)
+	b = append(b, ',')
+	if r.Kind != "" {
+		b = appendCSV(b, r.Err)
+	} else if !r.Success {
+		b = append(b, "HTTP status "...)
+		b = strconv.AppendInt(b, int64(r.Code), 10)
+	}
+	b = append(b, ',')
+	b = strconv.AppendInt(b, r.Bytes, 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, r.Sent, 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, r.Threads, 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, r.Threads, 10)
+	b = append(b, ',')
+	b = appendCSV(b, r.URL)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, r.Latency.Milliseconds(), 10)
+	b = append(b, ",0,"...)
+	b = strconv.AppendInt(b, r.Connect.Milliseconds(), 10)
+	b = append(b, ',')
+	b = appendCSV(b, r.Run)
+	return append(b, '\n')
+}
+
 // appendJTL adds one row. timeStamp is the intended send time and elapsed
 // and Latency are measured from it, so the file carries the same
 // coordinated-omission-free latency as the summary.
 func (w *worker) appendJTL(tm *template, intended time.Time, lat, connect time.Duration, firstByte time.Time, resp response, kind errKind, err error, success bool) {
-	b := w.jtl
-	b = strconv.AppendInt(b, intended.UnixMilli(), 10)
-	b = append(b, ',')
-	b = strconv.AppendInt(b, lat.Milliseconds(), 10)
-	b = append(b, ',')
-	b = appendCSV(b, tm.target.Label)
-	b = append(b, ',')
+	r := JTLRow{Time: intended, Elapsed: lat, Connect: connect, Label: tm.target.Label, Code: resp.code, Thread: w.thread,
+		Success: success, Bytes: resp.bytes, Sent: tm.sent, Threads: w.r.InFlight() + 1, URL: tm.target.rawURL, Run: w.r.cfg.Run}
 	if kind != errNone {
-		b = appendCSV(b, "Non HTTP response code: "+kind.String())
-		b = append(b, ',')
-		b = appendCSV(b, "Non HTTP response message: "+err.Error())
-	} else {
-		b = strconv.AppendInt(b, int64(resp.code), 10)
-		b = append(b, ',')
-		b = appendCSV(b, http.StatusText(resp.code))
+		r.Kind, r.Err = kind.String(), err.Error()
 	}
-	b = append(b, ',')
-	b = append(b, w.thread...)
-	b = append(b, ",text,"...)
-	b = strconv.AppendBool(b, success)
-	b = append(b, ',')
-	if kind != errNone {
-		b = appendCSV(b, err.Error())
-	} else if !success {
-		b = append(b, "HTTP status "...)
-		b = strconv.AppendInt(b, int64(resp.code), 10)
-	}
-	b = append(b, ',')
-	b = strconv.AppendInt(b, resp.bytes, 10)
-	b = append(b, ',')
-	b = strconv.AppendInt(b, tm.sent, 10)
-	b = append(b, ',')
-	active := w.r.InFlight() + 1
-	b = strconv.AppendInt(b, active, 10)
-	b = append(b, ',')
-	b = strconv.AppendInt(b, active, 10)
-	b = append(b, ',')
-	b = appendCSV(b, tm.target.rawURL)
-	b = append(b, ',')
 	if !firstByte.IsZero() {
-		b = strconv.AppendInt(b, firstByte.Sub(intended).Milliseconds(), 10)
-	} else {
-		b = append(b, '0')
+		r.Latency = firstByte.Sub(intended)
 	}
-	b = append(b, ",0,"...)
-	b = strconv.AppendInt(b, connect.Milliseconds(), 10)
-	b = append(b, ',')
-	b = append(b, w.r.jtlRun...)
-	b = append(b, '\n')
-	w.jtl = b
-	if len(b) >= jtlFlushAt {
+	w.jtl = AppendJTLRow(w.jtl, &r)
+	if len(w.jtl) >= jtlFlushAt {
 		w.flushJTL(false)
 	}
 }
