@@ -158,6 +158,8 @@ func TestFixtureMetrics(t *testing.T) {
 		pkey("kubepulse_container_restarts_total", "namespace", "ml", "pod", "gpu", "container", "train"):                                     3,
 		pkey("kubepulse_container_last_terminated_reason", "namespace", "ml", "pod", "gpu", "container", "train", "reason", "OOMKilled"):      1,
 		pkey("kubepulse_container_last_terminated_reason", "namespace", "shop", "pod", "web-5d8f-abcde", "container", "b", "reason", "Error"): 1,
+		// Only a termination with a finishedAt has a time (web's "Error" has none).
+		pkey("kubepulse_container_last_terminated_timestamp_seconds", "namespace", "ml", "pod", "gpu", "container", "train", "reason", "OOMKilled"): 1796025600, // 2026-11-30T08:00:00Z
 
 		key("kubepulse_pod_phase", "namespace", "shop", "pod", "db-0", "phase", "Running"):               1,
 		key("kubepulse_pod_phase", "namespace", "batch", "pod", "nightly-123-xyz", "phase", "Succeeded"): 1,

@@ -24,6 +24,9 @@ var (
 	containerLastTerminated = collector.Define("pod", "kubepulse_container_last_terminated_reason",
 		"Reason of the container's last termination (OOMKilled, Error, Completed, ...); the value is always 1.", collector.Gauge,
 		"namespace", "pod", "container", "reason", "workload_kind", "workload")
+	containerLastTerminatedTime = collector.Define("pod", "kubepulse_container_last_terminated_timestamp_seconds",
+		"Unix time the container last terminated (lastState.terminated.finishedAt), present only when it has terminated before; time() minus it is how recent an OOM kill is, without increase() over every restart counter.", collector.Gauge,
+		"namespace", "pod", "container", "reason", "workload_kind", "workload")
 	containerWaiting = collector.Define("pod", "kubepulse_container_waiting_reason",
 		"Reason the container is waiting (CrashLoopBackOff, ImagePullBackOff, ErrImagePull, CreateContainerConfigError, ...); present only while it waits, value 1.", collector.Gauge,
 		"namespace", "pod", "container", "reason", "workload_kind", "workload")
@@ -46,6 +49,7 @@ const (
 	famLim
 	famRestarts
 	famLastTerminated
+	famLastTerminatedTime
 	famWaiting
 	famPhase
 	famPendingSince
@@ -63,7 +67,7 @@ type podRender struct {
 
 func newPodRender() *podRender {
 	return &podRender{store: NewStore(containerRequests, containerLimits, containerRestarts,
-		containerLastTerminated, containerWaiting, podPhase, podPendingSince, podUnschedulable, podOwner)}
+		containerLastTerminated, containerLastTerminatedTime, containerWaiting, podPhase, podPendingSince, podUnschedulable, podOwner)}
 }
 
 // workloadRef is a pod's resolved owner: its controller and its workload.
@@ -106,6 +110,15 @@ func (r *podRender) set(p *v1.Pod, w workloadRef) {
 			if t := l[i].LastTerminationState.Terminated; t != nil && t.Reason != "" {
 				b.sample(containerLastTerminated.Name, 1, "namespace", ns, "pod", name, "container", l[i].Name, "reason", t.Reason,
 					"workload_kind", w.kind, "workload", w.name)
+			}
+		}
+	}
+	b.family(famLastTerminatedTime)
+	for _, l := range statuses {
+		for i := range l {
+			if t := l[i].LastTerminationState.Terminated; t != nil && !t.FinishedAt.IsZero() {
+				b.sample(containerLastTerminatedTime.Name, float64(t.FinishedAt.Unix()), "namespace", ns, "pod", name, "container", l[i].Name,
+					"reason", t.Reason, "workload_kind", w.kind, "workload", w.name)
 			}
 		}
 	}

@@ -129,7 +129,7 @@ func stripStatuses(cs []v1.ContainerStatus) []v1.ContainerStatus {
 			out[i].State.Waiting = &v1.ContainerStateWaiting{Reason: w.Reason}
 		}
 		if t := cs[i].LastTerminationState.Terminated; t != nil {
-			out[i].LastTerminationState.Terminated = &v1.ContainerStateTerminated{Reason: t.Reason}
+			out[i].LastTerminationState.Terminated = &v1.ContainerStateTerminated{Reason: t.Reason, FinishedAt: t.FinishedAt}
 		}
 	}
 	return out

@@ -30,7 +30,8 @@ type MetricsAPISource struct {
 	store   *Store
 	logger  log.Logger
 	state   map[containerKey]*cpuIntegral
-	lookup  LookupFunc // may be nil
+	nodes   map[string]*cpuIntegral // the nodes' own CPU counters
+	lookup  LookupFunc              // may be nil
 }
 
 type containerKey struct{ namespace, pod, container string }
@@ -47,7 +48,7 @@ func NewMetricsAPISource(client metricsclient.Interface, podNode func(namespace,
 	store.mu.Lock()
 	store.apiMode = true
 	store.mu.Unlock()
-	return &MetricsAPISource{client: client, podNode: podNode, local: local, store: store, logger: logger, state: map[containerKey]*cpuIntegral{}}
+	return &MetricsAPISource{client: client, podNode: podNode, local: local, store: store, logger: logger, state: map[containerKey]*cpuIntegral{}, nodes: map[string]*cpuIntegral{}}
 }
 
 // Round lists PodMetrics once and replaces the store's content. Only one
@@ -141,6 +142,7 @@ func (m *MetricsAPISource) Round(ctx context.Context) error {
 			delete(m.state, k) // pod or container gone: its counter goes too
 		}
 	}
+	bad += m.nodeRound(ctx, byNode, prev)
 	now := time.Now()
 	m.store.mu.Lock()
 	clear(m.store.usage)
@@ -150,6 +152,65 @@ func (m *MetricsAPISource) Round(ctx context.Context) error {
 	m.store.statsLocked("").bad += float64(bad)
 	m.store.mu.Unlock()
 	return nil
+}
+
+// nodeRound adds the nodes' own usage from NodeMetrics. Its failure is
+// counted and logged but keeps the pods' usage of this round.
+func (m *MetricsAPISource) nodeRound(ctx context.Context, byNode map[string]*renderer, prev map[string]map[uint64]cpuPoint) (bad int) {
+	list, err := m.client.MetricsV1beta1().NodeMetricses().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		m.store.mu.Lock()
+		m.store.apiErrors++
+		m.store.mu.Unlock()
+		level.Warn(m.logger).Log("msg", "listing metrics.k8s.io/v1beta1 NodeMetrics failed; node usage is missing this round; the service account needs list on nodes.metrics.k8s.io", "err", err)
+		return 0
+	}
+	for _, st := range m.nodes {
+		st.seen = false
+	}
+	var s kubelettext.Sample
+	for i := range list.Items {
+		nm := &list.Items[i]
+		if m.local != "" && nm.Name != m.local {
+			continue
+		}
+		cpuQ, okC := nm.Usage[corev1.ResourceCPU]
+		memQ, okM := nm.Usage[corev1.ResourceMemory]
+		ts := nm.Timestamp.Time
+		rate, mem := quantityValue(cpuQ, resource.Nano)/1e9, quantityValue(memQ, 0)
+		if !okC || !okM || nm.Name == "" || ts.IsZero() || rate < 0 || mem < 0 || math.IsNaN(rate) || math.IsNaN(mem) {
+			bad++
+			level.Warn(m.logger).Log("msg", "skipping NodeMetrics item without a name, a timestamp or a non-negative cpu and memory usage", "node", nm.Name)
+			continue
+		}
+		st := m.nodes[nm.Name]
+		if st == nil {
+			st = &cpuIntegral{seconds: rate * nm.Window.Duration.Seconds(), last: ts}
+			m.nodes[nm.Name] = st
+		} else if d := ts.Sub(st.last); d > 0 {
+			st.seconds += rate * d.Seconds()
+			st.last = ts
+		}
+		st.seen = true
+		r := byNode[nm.Name]
+		if r == nil {
+			r = newRenderer(false)
+			r.reset(nm.Name)
+			r.lookup, r.prev = m.lookup, prev[nm.Name]
+			byNode[nm.Name] = r
+		}
+		var vb [32]byte
+		s = kubelettext.Sample{Kind: kubelettext.KindNodeCPU, Value: strconv.AppendFloat(vb[:0], st.seconds, 'g', -1, 64)}
+		r.add(&s)
+		s = kubelettext.Sample{Kind: kubelettext.KindNodeMemory, Value: strconv.AppendFloat(vb[:0], mem, 'g', -1, 64)}
+		r.add(&s)
+	}
+	for n, st := range m.nodes {
+		if !st.seen {
+			delete(m.nodes, n)
+		}
+	}
+	return bad
 }
 
 func quantityValue(q resource.Quantity, scale resource.Scale) float64 {

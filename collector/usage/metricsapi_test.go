@@ -43,8 +43,10 @@ func podMetrics(ns, name string, ts time.Time, window time.Duration, cs ...cm) *
 // a reactor answers List because the fake's tracker files PodMetrics under
 // "pods", which NewSimpleClientset cannot guess.
 type fakeMetrics struct {
-	items []metricsv1beta1.PodMetrics
-	err   error
+	items   []metricsv1beta1.PodMetrics
+	nodes   []metricsv1beta1.NodeMetrics
+	err     error
+	nodeErr error
 }
 
 func (f *fakeMetrics) client() metricsclient.Interface {
@@ -54,6 +56,12 @@ func (f *fakeMetrics) client() metricsclient.Interface {
 			return true, nil, f.err
 		}
 		return true, &metricsv1beta1.PodMetricsList{Items: append([]metricsv1beta1.PodMetrics(nil), f.items...)}, nil
+	})
+	cs.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if f.nodeErr != nil {
+			return true, nil, f.nodeErr
+		}
+		return true, &metricsv1beta1.NodeMetricsList{Items: append([]metricsv1beta1.NodeMetrics(nil), f.nodes...)}, nil
 	})
 	return cs
 }

@@ -35,15 +35,25 @@ var (
 		"Malformed lines (kubelet) or items (metrics-api) that were skipped.",
 		collector.Counter, "node")
 	apiErrorsDef = collector.Define(collectorName, "kubepulse_usage_metrics_api_errors_total",
-		"Failed lists of metrics.k8s.io PodMetrics (--usage.source=metrics-api).",
+		"Failed lists of metrics.k8s.io PodMetrics or NodeMetrics (--usage.source=metrics-api).",
 		collector.Counter)
+	nodeCPUDef = collector.Define(collectorName, "kubepulse_node_cpu_usage_seconds_total",
+		"Cumulative CPU time used by the whole node in core-seconds, system daemons included (kubelet /metrics/resource node_cpu_usage_seconds_total; with --usage.source=metrics-api integrated from NodeMetrics rates).",
+		collector.Counter, "node")
+	nodeMemDef = collector.Define(collectorName, "kubepulse_node_memory_working_set_bytes",
+		"Working set of the whole node in bytes, system daemons included (kubelet /metrics/resource node_memory_working_set_bytes, or NodeMetrics).",
+		collector.Gauge, "node")
 )
+
+var nodeCPUHeader, nodeMemHeader = nodeCPUDef.Header(), nodeMemDef.Header()
 
 // nodeUsage is the pre-rendered exposition of one node's containers. It is
 // immutable once stored: an update replaces the pointer.
 type nodeUsage struct {
 	cpu, mem           []byte
 	memRatio, cpuRatio []byte
+	nodeCPU, nodeMem   []byte                  // the node's own usage lines
+	workloads          map[workloadKey]wlUsage // this node's part of each workload
 	cpuPts             map[uint64]cpuPoint // CPU counters of this read, for the next rate
 	series             int
 	at                 time.Time // when the data was read
@@ -162,6 +172,8 @@ func (s *Store) WriteRaw(w io.Writer) error {
 		{memHeader, func(u *nodeUsage) []byte { return u.mem }},
 		{memRatioHeader, func(u *nodeUsage) []byte { return u.memRatio }},
 		{cpuRatioHeader, func(u *nodeUsage) []byte { return u.cpuRatio }},
+		{nodeCPUHeader, func(u *nodeUsage) []byte { return u.nodeCPU }},
+		{nodeMemHeader, func(u *nodeUsage) []byte { return u.nodeMem }},
 	} {
 		headerDone := false
 		for _, n := range nodes {
@@ -179,6 +191,9 @@ func (s *Store) WriteRaw(w io.Writer) error {
 				return err
 			}
 		}
+	}
+	if _, err := w.Write(renderWorkloads(nodes)); err != nil {
+		return err
 	}
 	_, err := w.Write(health)
 	return err
@@ -269,6 +284,9 @@ func (s *Store) prevCPU(node string) map[uint64]cpuPoint {
 // across nodes by one worker to keep allocations down.
 type renderer struct {
 	node       []byte // escaped node name
+	nodeCPU    []byte // the node's own usage lines (at most one each)
+	nodeMem    []byte
+	agg        wlAgg // per-workload memory of this node
 	timestamps bool
 	cpu, mem   []byte
 	lookup     LookupFunc // workload and limits; nil leaves the labels empty
@@ -291,6 +309,8 @@ func (r *renderer) reset(node string) {
 	r.node = appendEscaped(r.node[:0], node)
 	r.cpu, r.mem = r.cpu[:0], r.mem[:0]
 	r.memRatio, r.cpuRatio = r.memRatio[:0], r.cpuRatio[:0]
+	r.nodeCPU, r.nodeMem = r.nodeCPU[:0], r.nodeMem[:0]
+	r.agg.reset()
 	r.prev, r.cur = nil, nil
 	r.readMs = 0
 	clear(r.seen)
@@ -301,6 +321,10 @@ func (r *renderer) reset(node string) {
 // A duplicate series (cAdvisor can list a restarted container twice) keeps
 // the first value, because Prometheus rejects a scrape's duplicates anyway.
 func (r *renderer) add(s *kubelettext.Sample) {
+	if s.Kind == kubelettext.KindNodeCPU || s.Kind == kubelettext.KindNodeMemory {
+		r.addNode(s)
+		return
+	}
 	r.key = append(r.key[:0], byte(s.Kind))
 	r.key = append(r.key, s.Namespace...)
 	r.key = append(r.key, 0)
@@ -345,12 +369,38 @@ func (r *renderer) add(s *kubelettext.Sample) {
 		r.mem = b
 	}
 	r.ratios(s, &ci)
+	if known && s.Kind == kubelettext.KindMemory {
+		r.agg.add(s, &ci)
+	}
+}
+
+// addNode renders the node's own usage; a repeated line keeps the first.
+func (r *renderer) addNode(s *kubelettext.Sample) {
+	dst, def := &r.nodeCPU, nodeCPUDef
+	if s.Kind == kubelettext.KindNodeMemory {
+		dst, def = &r.nodeMem, nodeMemDef
+	}
+	if len(*dst) > 0 {
+		r.dups++
+		return
+	}
+	b := append(*dst, def.Name...)
+	b = append(b, `{node="`...)
+	b = append(b, r.node...)
+	b = append(b, `"} `...)
+	b = append(b, s.Value...)
+	if r.timestamps && len(s.Timestamp) > 0 {
+		b = append(b, ' ')
+		b = append(b, s.Timestamp...)
+	}
+	*dst = append(b, '\n')
+	r.series++
 }
 
 // result copies the rendered bytes into one exact-size allocation; the CPU
 // counters move to the result (the renderer starts a new map next time).
 func (r *renderer) result(at time.Time) *nodeUsage {
-	parts := [...][]byte{r.cpu, r.mem, r.memRatio, r.cpuRatio}
+	parts := [...][]byte{r.cpu, r.mem, r.memRatio, r.cpuRatio, r.nodeCPU, r.nodeMem}
 	n := 0
 	for _, p := range parts {
 		n += len(p)
@@ -363,7 +413,8 @@ func (r *renderer) result(at time.Time) *nodeUsage {
 		out[i] = buf[off : off+len(p) : off+len(p)]
 		off += len(p)
 	}
-	u := &nodeUsage{cpu: out[0], mem: out[1], memRatio: out[2], cpuRatio: out[3], cpuPts: r.cur, series: r.series, at: at}
+	u := &nodeUsage{cpu: out[0], mem: out[1], memRatio: out[2], cpuRatio: out[3], nodeCPU: out[4], nodeMem: out[5],
+		workloads: r.agg.result(), cpuPts: r.cur, series: r.series, at: at}
 	r.cur = nil
 	return u
 }

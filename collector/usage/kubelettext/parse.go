@@ -17,6 +17,10 @@ const (
 	KindNone   Kind = iota
 	KindCPU         // container_cpu_usage_seconds_total
 	KindMemory      // container_memory_working_set_bytes
+	// The node's own figures from /metrics/resource (system daemons
+	// included). Their samples have no namespace, pod or container.
+	KindNodeCPU    // node_cpu_usage_seconds_total
+	KindNodeMemory // node_memory_working_set_bytes
 )
 
 // Sample is one container usage sample from a kubelet's text exposition.
@@ -152,6 +156,10 @@ func parseLine(line []byte, s *Sample) string {
 		kind = KindCPU
 	case "container_memory_working_set_bytes":
 		kind = KindMemory
+	case "node_cpu_usage_seconds_total":
+		kind = KindNodeCPU
+	case "node_memory_working_set_bytes":
+		kind = KindNodeMemory
 	}
 	if i < len(line) && line[i] != '{' && line[i] != ' ' && line[i] != '\t' {
 		return "invalid character in metric name"
@@ -271,6 +279,11 @@ func parseLine(line []byte, s *Sample) string {
 		if _, err := strconv.ParseInt(string(ts), 10, 64); err != nil {
 			return "timestamp is not an integer of milliseconds"
 		}
+	}
+	if kind == KindNodeCPU || kind == KindNodeMemory {
+		s.Namespace, s.Pod, s.Container = nil, nil, nil
+		s.Kind, s.Value, s.Timestamp = kind, val, ts
+		return ""
 	}
 	// Pod-level and system cgroups (cAdvisor), the pause container, and
 	// per-CPU series would double count: skip them as valid but unwanted.

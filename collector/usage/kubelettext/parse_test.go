@@ -56,8 +56,8 @@ func TestParseFiles(t *testing.T) {
 			name:        "kubelet /metrics/resource of a kind node",
 			file:        []string{"testdata", "usage", "kind-control-plane.metrics-resource.txt"},
 			lines:       72,
-			ignored:     52,
-			wantSamples: 20,
+			ignored:     50,
+			wantSamples: 22,
 			want: []got{
 				{KindCPU, "kube-system", "coredns-7db6d8ff4d-5xk2p", "coredns", 213.764512, "1764208512345"},
 				{KindCPU, "shop", "redis-0", "redis", 0.000123, "1764208512345"},
@@ -127,17 +127,19 @@ func TestParseAgreesWithExpfmt(t *testing.T) {
 				t.Fatal(err)
 			}
 			ref := map[string]float64{}
-			for fam, kind := range map[string]Kind{"container_cpu_usage_seconds_total": KindCPU, "container_memory_working_set_bytes": KindMemory} {
+			for fam, kind := range map[string]Kind{"container_cpu_usage_seconds_total": KindCPU, "container_memory_working_set_bytes": KindMemory,
+				"node_cpu_usage_seconds_total": KindNodeCPU, "node_memory_working_set_bytes": KindNodeMemory} {
+				node := kind == KindNodeCPU || kind == KindNodeMemory
 				for _, m := range mfs[fam].GetMetric() {
 					l := map[string]string{}
 					for _, lp := range m.GetLabel() {
 						l[lp.GetName()] = lp.GetValue()
 					}
-					if l["namespace"] == "" || l["pod"] == "" || l["container"] == "" || l["container"] == "POD" || (l["cpu"] != "" && l["cpu"] != "total") {
+					if !node && (l["namespace"] == "" || l["pod"] == "" || l["container"] == "" || l["container"] == "POD" || (l["cpu"] != "" && l["cpu"] != "total")) {
 						continue
 					}
 					v := m.GetCounter().GetValue()
-					if kind == KindMemory {
+					if kind == KindMemory || kind == KindNodeMemory {
 						v = m.GetGauge().GetValue()
 					}
 					ref[strconv.Itoa(int(kind))+"/"+l["namespace"]+"/"+l["pod"]+"/"+l["container"]] = v
@@ -185,7 +187,13 @@ func TestParseLines(t *testing.T) {
 			in:   "container_cpu_usage_seconds_total{container=\"c\",namespace=\"n\",pod=\"p\"} 1e+03\ncontainer_memory_working_set_bytes{container=\"c\",namespace=\"n\",pod=\"p\"} +Inf",
 			want: []got{{KindCPU, "n", "p", "c", 1000, ""}},
 		},
-		{name: "other families ignored", in: "node_cpu_usage_seconds_total 12 1700000000000\npod_memory_working_set_bytes{namespace=\"n\",pod=\"p\"} 3\nresource_scrape_error 0\nscrape_error 0", ignored: 4},
+		{name: "other families ignored", in: "node_swap_usage_bytes 12 1700000000000\npod_memory_working_set_bytes{namespace=\"n\",pod=\"p\"} 3\nresource_scrape_error 0\nscrape_error 0", ignored: 4},
+		{
+			name: "the node's own usage, without labels",
+			in:   "node_cpu_usage_seconds_total 12.5 1700000000000\nnode_memory_working_set_bytes 1.5e+09",
+			want: []got{{KindNodeCPU, "", "", "", 12.5, "1700000000000"}, {KindNodeMemory, "", "", "", 1.5e9, ""}},
+		},
+		{name: "node usage with a bad value", in: "node_memory_working_set_bytes x", bad: 1, errSub: "not a number"},
 		{name: "comments and blanks", in: "# HELP x y\n\n   \n# TYPE x gauge\n"},
 		{name: "html body", in: "<html>\n<body>Forbidden</body>\n</html>", bad: 3, errSub: "expected a metric name"},
 		{name: "missing value", in: `container_cpu_usage_seconds_total{container="c",namespace="n",pod="p"}`, bad: 1, errSub: "expected a blank before the value"},
