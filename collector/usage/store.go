@@ -54,7 +54,7 @@ type nodeUsage struct {
 	memRatio, cpuRatio []byte
 	nodeCPU, nodeMem   []byte                  // the node's own usage lines
 	workloads          map[workloadKey]wlUsage // this node's part of each workload
-	cpuPts             map[uint64]cpuPoint // CPU counters of this read, for the next rate
+	cpuPts             map[uint64]cpuPoint     // CPU counters of this read, for the next rate
 	series             int
 	at                 time.Time // when the data was read
 }
