@@ -147,7 +147,7 @@ func Alerts() []AlertSpec {
 						labels: x.exp(podKV...), value: 1,
 					}
 			}},
-		{Key: "memoryNearLimit", Name: "KubePulseContainerMemoryNearLimit", Group: GroupAlertsContainers,
+		{Key: "memoryNearLimit", Name: "KubePulseContainerMemoryNearLimit", Group: GroupAlertsContainerMemory,
 			Default: dflt(0.9, "15m", "warning"), Ratio: true,
 			build: func(x *b, n Names, a config.Alert) (string, map[string]string, tcase) {
 				// The exporter divides working set by limit: no join of
@@ -163,7 +163,7 @@ func Alerts() []AlertSpec {
 						labels: x.exp(ctrKV...), value: 0.95,
 					}
 			}},
-		{Key: "cpuAtLimit", Name: "KubePulseContainerCPUAtLimit", Group: GroupAlertsContainers,
+		{Key: "cpuAtLimit", Name: "KubePulseContainerCPUAtLimit", Group: GroupAlertsContainerCPU,
 			Default: dflt(0.95, "15m", "warning"), Ratio: true,
 			build: func(x *b, n Names, a config.Alert) (string, map[string]string, tcase) {
 				// The exporter's ratio is the usage between its last two
@@ -184,18 +184,22 @@ func Alerts() []AlertSpec {
 		{Key: "oomKilled", Name: "KubePulseContainerOOMKilled", Group: GroupAlertsRestarts,
 			Default: dflt(0, "0s", "warning"),
 			build: func(x *b, n Names, a config.Alert) (string, map[string]string, tcase) {
-				pc := x.ctrBy()
-				reason := func(r string) []promtest.Series {
-					return in(x.ser("kubepulse_container_restarts_total", "0+0x10 1+0x20", ctrKV...),
-						x.ser("kubepulse_container_last_terminated_reason", "1+0x30", with(ctrKV, "reason", r)...))
+				// The exporter's last-termination time: the selector
+				// reads only containers whose last termination was an
+				// OOM kill, not every restart counter with increase().
+				// Tests evaluate at 15m (900 s since the epoch).
+				term := func(r, at string) []promtest.Series {
+					return in(x.ser("kubepulse_container_last_terminated_timestamp_seconds", at+"+0x30", with(ctrKV, "reason", r)...))
 				}
-				return fmt.Sprintf(`max by (%[1]s) (increase(%[2]s[10m]) > 0) and on (%[1]s) max by (%[1]s) (%[3]s == 1)`, pc,
-						x.sel("kubepulse_container_restarts_total"), x.sel("kubepulse_container_last_terminated_reason", `reason="OOMKilled"`)), map[string]string{
-						"summary":     "A container was OOMKilled and restarted.",
-						"description": "Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} was killed for running out of memory in the last 10 minutes.",
+				return fmt.Sprintf(`time() - max by (%s) (%s) < 600`, x.ctrBy(),
+						x.sel("kubepulse_container_last_terminated_timestamp_seconds", `reason="OOMKilled"`)), map[string]string{
+						"summary":     "A container was OOMKilled.",
+						"description": "Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} was killed for running out of memory {{ $value | humanizeDuration }} ago.",
 					}, tcase{
-						fire: reason("OOMKilled"), quiet: q(reason("Error")),
-						at: "15m", labels: x.exp(ctrKV...), value: 1,
+						// Quiet: an OOM kill 15 minutes back, and a recent
+						// termination for another reason.
+						fire: term("OOMKilled", "600"), quiet: q(term("OOMKilled", "0"), term("Error", "600")),
+						at: "15m", labels: x.exp(ctrKV...), value: 300,
 					}
 			}},
 		{Key: "crashLooping", Name: "KubePulseContainerCrashLooping", Group: GroupAlertsRestarts,
@@ -247,15 +251,16 @@ func Alerts() []AlertSpec {
 				m := func(v string) []promtest.Series {
 					return in(x.ser("kubepulse_log_matches_total", v, with(ctrKV, "rule", "error")...))
 				}
-				// "> 0" before the sum: most containers log no errors, so
-				// the sum groups the few that do, not every container and
-				// rule (the result is the same: zeros add nothing).
-				return fmt.Sprintf(`sum by (%s) (rate(%s[%s]) > 0) > %s`, x.ctrBy(), x.sel("kubepulse_log_matches_total", x.cfg.Selectors.LogErrorRules), x.w, fmtNum(a.Threshold)), map[string]string{
-						"summary":     "A container logs errors at a high rate.",
-						"description": "Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} logs {{ $value | humanize }} error lines per second.",
+				// Per workload, like kubernetes-mixin's workload alerts and
+				// the error-spike alert: the recorded rate, not the raw
+				// counter of every container (the dashboard's pod panel
+				// shows which pod logs them).
+				return fmt.Sprintf(`%s > %s`, n.LogWLRate, fmtNum(a.Threshold)), map[string]string{
+						"summary":     "A workload logs errors at a high rate.",
+						"description": "Workload {{ $labels.namespace }}/{{ $labels.workload }} logs {{ $value | humanize }} error lines per second.",
 					}, tcase{
 						fire: m("0+120x30"), quiet: q(m("0+30x30")),
-						labels: x.exp(ctrKV...), value: 2,
+						labels: x.exp(wlKV...), value: 2,
 					}
 			}},
 		{Key: "logErrorSpike", Name: "KubePulseLogErrorSpike", Group: GroupAlertsLogs,

@@ -25,18 +25,17 @@ import (
 // About one group per concern. The heavy groups (recording.heavyInterval)
 // each read one kind of per-container series and aggregate it in one step
 // to the level alerts and dashboards read; every join in the other groups
-// is at workload cardinality or below.
+// is at workload cardinality or below. Memory per workload and usage per
+// node come summed from the exporter, so they need no heavy group.
 const (
-	GroupWorkloadCPU    = "kubepulse-workload-cpu.rules"
-	GroupWorkloadMemory = "kubepulse-workload-memory.rules"
-	GroupNodeUsage      = "kubepulse-node-usage.rules"
-	GroupLogs           = "kubepulse-logs.rules"
-	GroupWorkload       = "kubepulse-workload.rules"
-	GroupNamespace      = "kubepulse-namespace.rules"
-	GroupNode           = "kubepulse-node.rules"
-	GroupCluster        = "kubepulse-cluster.rules"
-	GroupLoadTest       = "kubepulse-loadtest.rules"
-	GroupHPA            = "kubepulse-hpa.rules"
+	GroupWorkloadCPU = "kubepulse-workload-cpu.rules"
+	GroupLogs        = "kubepulse-logs.rules"
+	GroupWorkload    = "kubepulse-workload.rules"
+	GroupNamespace   = "kubepulse-namespace.rules"
+	GroupNode        = "kubepulse-node.rules"
+	GroupCluster     = "kubepulse-cluster.rules"
+	GroupLoadTest    = "kubepulse-loadtest.rules"
+	GroupHPA         = "kubepulse-hpa.rules"
 	// GroupRecommendations runs every recommendations.interval: its rules
 	// summarise a whole interval, and only recommendations read them.
 	GroupRecommendations = "kubepulse-recommendations.rules"
@@ -125,8 +124,8 @@ func NamesFor(cfg *config.Config) Names {
 		NSMem:            "namespace:kubepulse_container_memory_working_set_bytes:sum",
 		NSRequests:       "namespace:kubepulse_container_resource_requests:sum",
 		NSLimits:         "namespace:kubepulse_container_resource_limits:sum",
-		NodeCPU:          "node:kubepulse_container_cpu_usage_seconds:" + r,
-		NodeMem:          "node:kubepulse_container_memory_working_set_bytes:sum",
+		NodeCPU:          "node:kubepulse_node_cpu_usage_seconds:" + r,
+		NodeMem:          "node:kubepulse_node_memory_working_set_bytes:sum",
 		NodeReqRatio:     "node:kubepulse_node_requests:ratio_allocatable",
 		NodeLimRatio:     "node:kubepulse_node_limits:ratio_allocatable",
 		NodeCPURatio:     "node:kubepulse_cpu_usage:ratio_allocatable",
@@ -192,21 +191,12 @@ func Build(cfg *config.Config) (*Set, error) {
 		s.Records = append(s.Records, rulefmt.RuleGroup{Name: name, Interval: every, Rules: rs})
 	}
 	cpuRate := fmt.Sprintf(`rate(%s[%s])`, x.sel("kubepulse_container_cpu_usage_seconds_total"), x.w)
-	mem := x.sel("kubepulse_container_memory_working_set_bytes")
 
 	// Heavy groups: one aggregation of one per-container metric each, the
 	// workload labels taken from the series themselves. Containers of pods
 	// the exporter could not place in a workload keep workload="", summed
 	// per namespace like any other.
 	group(GroupWorkloadCPU, heavyIv, rec(n.WorkloadCPU, fmt.Sprintf(`sum by (%s) (%s)`, wl, cpuRate)))
-	group(GroupWorkloadMemory, heavyIv,
-		rec(n.WorkloadMem, fmt.Sprintf(`sum by (%s) (%s)`, wl, mem)),
-		// The largest pod of each workload: the per-pod sum (still no
-		// join) and then its max, for the memory recommendation.
-		rec(n.WLPodMemMax, fmt.Sprintf(`max by (%s) (sum by (%s) (%s))`, wl, x.by("namespace", "workload_kind", "workload", "pod"), mem)))
-	group(GroupNodeUsage, heavyIv,
-		rec(n.NodeCPU, fmt.Sprintf(`sum by (%s) (%s)`, x.by("node"), cpuRate)),
-		rec(n.NodeMem, fmt.Sprintf(`sum by (%s) (%s)`, x.by("node"), mem)))
 	// Summed over the error rules: every reader sums them anyway, and the
 	// per-rule split is in the raw counters for the dashboard panel that
 	// shows it. Zero rates are kept: the HPA-backing log series must read
@@ -219,6 +209,11 @@ func Build(cfg *config.Config) (*Set, error) {
 	// pods only) and ratios between workload records, one series per
 	// workload on each side.
 	group(GroupWorkload, iv,
+		// Working set per workload and its largest pod, summed by the
+		// exporter from the same reads as the container series (a gauge
+		// sum is exact); sum and max by across exporter instances.
+		rec(n.WorkloadMem, fmt.Sprintf(`sum by (%s) (%s)`, wl, x.sel("kubepulse_workload_memory_working_set_bytes"))),
+		rec(n.WLPodMemMax, fmt.Sprintf(`max by (%s) (%s)`, wl, x.sel("kubepulse_workload_pod_max_memory_working_set_bytes"))),
 		rec(n.WorkloadRequests, fmt.Sprintf(`sum by (%s) (%s)`, wlr, x.sel("kubepulse_workload_resource_requests"))),
 		rec(n.WorkloadLimits, fmt.Sprintf(`sum by (%s) (%s)`, wlr, x.sel("kubepulse_workload_resource_limits"))),
 		rec(n.WLPods, fmt.Sprintf(`sum by (%s) (%s)`, wl, x.sel("kubepulse_workload_pods"))),
@@ -239,6 +234,10 @@ func Build(cfg *config.Config) (*Set, error) {
 		rec(n.NSRequests, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "resource"), n.WorkloadRequests)),
 		rec(n.NSLimits, fmt.Sprintf(`sum by (%s) (%s)`, x.by("namespace", "resource"), n.WorkloadLimits)))
 	group(GroupNode, iv,
+		// The node's own usage (system daemons included), as the kubelet
+		// reports it: what the node really has left.
+		rec(n.NodeCPU, fmt.Sprintf(`sum by (%s) (rate(%s[%s]))`, x.by("node"), x.sel("kubepulse_node_cpu_usage_seconds_total"), x.w)),
+		rec(n.NodeMem, fmt.Sprintf(`sum by (%s) (%s)`, x.by("node"), x.sel("kubepulse_node_memory_working_set_bytes"))),
 		rec(n.NodeReqRatio, fmt.Sprintf(`sum by (%[1]s) (%[2]s) / sum by (%[1]s) (%[3]s)`, x.by("node", "resource"), x.sel("kubepulse_node_requests"), x.sel("kubepulse_node_allocatable"))),
 		rec(n.NodeLimRatio, fmt.Sprintf(`sum by (%[1]s) (%[2]s) / sum by (%[1]s) (%[3]s)`, x.by("node", "resource"), x.sel("kubepulse_node_limits"), x.sel("kubepulse_node_allocatable"))),
 		rec(n.NodeCPURatio, fmt.Sprintf(`%s / on (%[2]s) sum by (%[2]s) (%[3]s)`, n.NodeCPU, x.by("node"), x.sel("kubepulse_node_allocatable", `resource="cpu"`))),

@@ -151,7 +151,7 @@ func TestQueryAPIShapes(t *testing.T) {
 	}{
 		{"vector", "/api/v1/query?query=" + url.QueryEscape(`up{job="kubepulse"}`), 200, "vector", true},
 		{"scalar", "/api/v1/query?query=1%2B1", 200, "scalar", true},
-		{"recording rule", "/api/v1/query?query=" + url.QueryEscape(`node:kubepulse_container_cpu_usage_seconds:rate5m`), 200, "vector", true},
+		{"recording rule", "/api/v1/query?query=" + url.QueryEscape(`node:kubepulse_node_cpu_usage_seconds:rate5m`), 200, "vector", true},
 		{"matrix", "/api/v1/query_range?query=up&step=60&start=" + itoa(now-900) + "&end=" + itoa(now), 200, "matrix", true},
 		{"bad query", "/api/v1/query?query=" + url.QueryEscape(`sum(`), 400, "", false},
 		{"bad range", "/api/v1/query_range?query=up&step=0&start=1&end=2", 400, "", false},
@@ -198,7 +198,7 @@ func TestMetadataEndpoints(t *testing.T) {
 		{"/api/v1/rules?type=record", `"type":"recording"`},
 		{"/api/v1/rules?type=alert", `"type":"alerting"`},
 		{"/api/v1/alerts", `"alertname":"KubePulseContainerCrashLooping"`},
-		{"/generated/prometheus_rules.yaml", "record: node:kubepulse_container_cpu_usage_seconds:rate5m"},
+		{"/generated/prometheus_rules.yaml", "record: node:kubepulse_node_cpu_usage_seconds:rate5m"},
 		{"/", `id="chart-mem-shop-worker"`},
 		{"/static/style.css", ".chart"},
 	} {

@@ -135,8 +135,8 @@ func (d *Demo) pageData(ctx context.Context) pageData {
 	// Capacity per node: allocatable, requested, used.
 	alloc := q.by(`kubepulse_node_allocatable{job="kubepulse"}`, "node", "resource")
 	req := q.by(`kubepulse_node_requests{job="kubepulse"}`, "node", "resource")
-	cpuUsed := q.by(`node:kubepulse_container_cpu_usage_seconds:rate5m`, "node")
-	memUsed := q.by(`node:kubepulse_container_memory_working_set_bytes:sum`, "node")
+	cpuUsed := q.by(`node:kubepulse_node_cpu_usage_seconds:rate5m`, "node")
+	memUsed := q.by(`node:kubepulse_node_memory_working_set_bytes:sum`, "node")
 	var nodes []string
 	for k := range alloc {
 		if n, res, _ := strings.Cut(k, "/"); res == "cpu" {

@@ -166,7 +166,7 @@ func TestE2E(t *testing.T) {
 	t.Run("an error burst in a log fires KubePulseLogErrorRateHigh", func(t *testing.T) {
 		ctx, cancel := step(2 * time.Minute)
 		defer cancel()
-		target := map[string]string{"namespace": ns, "pod": pods[2].name, "container": "app"}
+		target := map[string]string{"namespace": ns, "workload_kind": pods[2].kind, "workload": pods[2].workload}
 		if a := firingMatching(ctx, t, api, "KubePulseLogErrorRateHigh", target); len(a) > 0 {
 			t.Fatalf("alert already firing before the burst: %v", a)
 		}

@@ -77,7 +77,6 @@ const (
 )
 
 var (
-	phases     = []string{"Pending", "Running", "Succeeded", "Failed", "Unknown"}
 	conditions = []string{"true", "false", "unknown"}
 )
 
@@ -107,6 +106,8 @@ func (s Scale) each(emit func(series)) {
 	nodeReqMem := make([]float64, s.Nodes)
 	nodeLimCPU := make([]float64, s.Nodes)
 	nodeLimMem := make([]float64, s.Nodes)
+	nodeUseCPU := make([]float64, s.Nodes)
+	nodeUseMem := make([]float64, s.Nodes)
 	type ctr struct{ reqCPU, reqMem, limCPU, limMem, useCPU, useMem float64 }
 	containerFigures := func(p, c int) ctr {
 		h := hash(uint64(p*8 + c))
@@ -124,6 +125,8 @@ func (s Scale) each(emit func(series)) {
 			nodeReqMem[n] += f.reqMem
 			nodeLimCPU[n] += f.limCPU
 			nodeLimMem[n] += f.limMem
+			nodeUseCPU[n] += f.useCPU
+			nodeUseMem[n] += f.useMem
 		}
 	}
 	for n := 0; n < s.Nodes; n++ {
@@ -156,6 +159,9 @@ func (s Scale) each(emit func(series)) {
 		put(constant, 1, 0, "__name__", "kubepulse_node_info", "node", node, "kubelet_version", "v1.37.2",
 			"container_runtime", "containerd://2.1.0", "os_image", "Ubuntu 24.04", "zone", fmt.Sprintf("zone-%d", n%3), "instance_type", "m7i.4xlarge")
 		put(counter, 0, 0, "__name__", "kubepulse_kubelet_scrape_errors_total", "node", node)
+		// The node's own usage: its containers plus system daemons.
+		put(counter, 1e6, nodeUseCPU[n]+0.5, "__name__", "kubepulse_node_cpu_usage_seconds_total", "node", node)
+		put(wave, nodeUseMem[n]+2*gib, float64(n), "__name__", "kubepulse_node_memory_working_set_bytes", "node", node)
 		// Per-node DaemonSet exporter (logs collector): its own health.
 		inst := fmt.Sprintf("10.%d.%d.%d:9850", n/65536, (n/256)%256, n%256)
 		put(wave, 2*float64(s.Pods/s.Nodes), float64(n), "__name__", "kubepulse_log_files_open", "instance", inst, "node", node)
@@ -181,6 +187,7 @@ func (s Scale) each(emit func(series)) {
 		ns, kind, name                 string
 		pods                           int
 		reqCPU, reqMem, limCPU, limMem float64
+		mem, podMaxMem                 float64
 	}
 	var wlSums []wlSum
 	for p := 0; p < s.Pods; p++ {
@@ -217,13 +224,9 @@ func (s Scale) each(emit func(series)) {
 			put(constant, 1.7e9, 0, append([]string{"__name__", "kubepulse_pod_pending_since_timestamp_seconds"}, podKV...)...)
 			put(constant, 1, 0, append([]string{"__name__", "kubepulse_pod_unschedulable"}, podKV...)...)
 		}
-		for _, ph := range phases {
-			v := 0.0
-			if ph == "Running" {
-				v = 1
-			}
-			put(constant, v, 0, "__name__", "kubepulse_pod_phase", "namespace", ns, "pod", pod, "phase", ph)
-		}
+		// The exporter writes the current phase only, value 1.
+		put(constant, 1, 0, "__name__", "kubepulse_pod_phase", "namespace", ns, "pod", pod, "phase", "Running")
+		podMem := 0.0
 		for c := 0; c < s.ContainersPerPod; c++ {
 			ctrName := "app"
 			if c > 0 {
@@ -234,6 +237,8 @@ func (s Scale) each(emit func(series)) {
 			ws.reqMem += f.reqMem
 			ws.limCPU += f.limCPU
 			ws.limMem += f.limMem
+			ws.mem += f.useMem
+			podMem += f.useMem
 			// Every container series carries its workload (the exporter
 			// does the join).
 			base := []string{"namespace", ns, "pod", pod, "container", ctrName, "workload_kind", wkind, "workload", wl}
@@ -258,6 +263,7 @@ func (s Scale) each(emit func(series)) {
 			if h%100 == 0 {
 				restarts = float64(1 + h%7)
 				put(constant, 1, 0, append([]string{"__name__", "kubepulse_container_last_terminated_reason", "reason", "OOMKilled"}, base...)...)
+				put(constant, 1.7e9, 0, append([]string{"__name__", "kubepulse_container_last_terminated_timestamp_seconds", "reason", "OOMKilled"}, base...)...)
 			}
 			put(constant, restarts, 0, append([]string{"__name__", "kubepulse_container_restarts_total"}, base...)...)
 			// Log counters come from the node's DaemonSet exporter, which
@@ -271,11 +277,10 @@ func (s Scale) each(emit func(series)) {
 			if int(h>>12%100) < s.ErrorContainersPct {
 				errRate = lines * 0.01
 			}
+			// The default rule set is the one rule "error".
 			put(counter, 10, errRate, append([]string{"__name__", "kubepulse_log_matches_total", "rule", "error"}, logKV...)...)
-			for _, rule := range []string{"oom", "panic"} {
-				put(counter, 0, 0, append([]string{"__name__", "kubepulse_log_matches_total", "rule", rule}, logKV...)...)
-			}
 		}
+		ws.podMaxMem = max(ws.podMaxMem, podMem)
 	}
 	for _, ws := range wlSums {
 		kv := []string{"namespace", ws.ns, "workload_kind", ws.kind, "workload", ws.name}
@@ -287,6 +292,9 @@ func (s Scale) each(emit func(series)) {
 			put(constant, r.req, 0, append([]string{"__name__", "kubepulse_workload_resource_requests", "resource", r.res, "unit", r.unit}, kv...)...)
 			put(constant, r.lim, 0, append([]string{"__name__", "kubepulse_workload_resource_limits", "resource", r.res, "unit", r.unit}, kv...)...)
 		}
+		// The usage collector's per-workload memory.
+		put(wave, ws.mem, float64(len(ws.name)), append([]string{"__name__", "kubepulse_workload_memory_working_set_bytes"}, kv...)...)
+		put(wave, ws.podMaxMem, float64(len(ws.name)), append([]string{"__name__", "kubepulse_workload_pod_max_memory_working_set_bytes"}, kv...)...)
 	}
 	for i := 0; i < s.HPAs && i < s.Workloads; i++ {
 		ns := fmt.Sprintf("ns-%03d", i%s.Namespaces)
