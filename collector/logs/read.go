@@ -92,12 +92,21 @@ func (t *Tailer) process(ctx context.Context, w *worker, s *series) {
 		}
 	}
 	t.pruneLocked(s)
-	if budget <= 0 && ctx.Err() == nil && !s.queued {
-		select { // more to read: go to the back of the queue
-		case t.queue <- s:
-			s.queued = true
-		default:
-		}
+	if budget <= 0 && ctx.Err() == nil {
+		t.enqueue(s) // more to read: go to the back of the queue
+	}
+}
+
+// enqueue queues s for a reader unless it is queued already; with the queue
+// full it is left to the next scan.
+func (t *Tailer) enqueue(s *series) {
+	if s.queued {
+		return
+	}
+	select {
+	case t.queue <- s:
+		s.queued = true
+	default:
 	}
 }
 
@@ -170,10 +179,8 @@ func (t *Tailer) readFile(ctx context.Context, w *worker, s *series, f *file, bu
 // truncated by a copytruncate right after the read, and a file left without
 // a fingerprint cannot be told from its copy, which would be counted again.
 func (t *Tailer) growFingerprint(w *worker, f *file, off int64, chunk []byte) {
-	if covered := int64(f.fp.Len); off <= covered {
-		if covered < off+int64(len(chunk)) {
-			f.fp = f.fp.Extend(chunk[covered-off:])
-		}
+	if fp, ok := f.fp.Grow(off, chunk); ok {
+		f.fp = fp
 		return
 	}
 	// A gap between the fingerprint and the chunk (a position saved by an

@@ -17,99 +17,21 @@ import (
 	"github.com/kubepulse/kubepulse/internal/tail"
 )
 
-func (t *Tailer) watch(dir string) {
-	if t.watcher == nil || t.watched[dir] {
-		return
-	}
-	if err := t.watcher.Add(dir); err != nil {
-		t.errs[errWatch].Add(1)
-		level.Debug(t.logger).Log("msg", "cannot watch directory; polling covers it", "dir", dir, "err", err)
-		return
-	}
-	t.watched[dir] = true
-}
-
 // scan lists the log tree, updates every file group and queues those with
-// unread bytes.
+// unread bytes. Containers no longer listed get a last look at their files
+// (gone: read to the end of what is open) before their series expire.
 func (t *Tailer) scan() {
 	root := t.cfg.Path
-	pods, err := t.readDir(root)
-	if err != nil {
-		t.errs[errStat].Add(1)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			t.probs.report(root, "log path does not exist; nothing to read until it appears", "set --logs.path to the kubelet pod log root (usually /var/log/pods) and mount it into the container", nil)
-		case errors.Is(err, syscall.ENOTDIR):
-			t.probs.report(root, "log path is not a directory", "--logs.path takes the kubelet pod log root, the directory holding <namespace>_<pod>_<uid>/<container>/<N>.log, not a log file", nil)
-		default:
-			t.probs.report(root, "cannot list log path", "kubepulse needs read and execute permission on --logs.path", err)
+	seen := map[string]bool{} // container directories listed
+	for _, pe := range t.listRoot(root) {
+		if pe.IsDir() {
+			t.scanPod(filepath.Join(root, pe.Name()), seen)
 		}
 	}
 	t.mu.Lock()
-	t.watch(root)
-	t.mu.Unlock()
-	seen := map[string]bool{}
-	for _, pe := range pods {
-		if !pe.IsDir() {
-			continue
-		}
-		podDir := filepath.Join(root, pe.Name())
-		ns, pod, ok := parsePodDir(pe.Name())
-		if !ok {
-			t.badPath(podDir, "expected <namespace>_<pod>_<uid>")
-			continue
-		}
-		t.mu.Lock()
-		t.watch(podDir)
-		t.mu.Unlock()
-		cents, err := t.readDir(podDir)
-		if err != nil {
-			if !errors.Is(err, fs.ErrNotExist) { // else removed while listing
-				t.errs[errOpen].Add(1)
-				t.probs.report(podDir, "cannot list pod log directory; its containers are not counted", permHint, err)
-			}
-			continue
-		}
-		for _, ce := range cents {
-			if !ce.IsDir() {
-				continue
-			}
-			dir := filepath.Join(podDir, ce.Name())
-			seen[dir] = true
-			t.scanContainer(dir, ns, pod, ce.Name())
-		}
-	}
-	now := time.Now()
-	t.mu.Lock()
-	var gone []*container
-	for dir, c := range t.containers {
-		if seen[dir] {
-			continue
-		}
-		if c.goneAt.IsZero() {
-			c.goneAt = now
-			gone = append(gone, c)
-		} else if now.Sub(c.goneAt) > t.cfg.SeriesTTL {
-			delete(t.containers, dir)
-		}
-	}
-	for dir := range t.watched {
-		if dir != root && !seen[dir] {
-			if _, err := os.Stat(dir); err != nil {
-				delete(t.watched, dir) // inotify drops watches of removed dirs itself
-			}
-		}
-	}
-	// Unclaimed positions are kept through the second scan, not just the
-	// first: a file renamed between a scan's ReadDir and its Stat (kubelet
-	// rotating while we start) is missed by that scan and found under its
-	// new name by the next, which must still resume it from its offset.
-	if t.scans.Load() >= 1 && t.saved != nil {
-		if paths := t.saved.unclaimed(); len(paths) > 0 {
-			level.Info(t.logger).Log("msg", "positions of files deleted while stopped were dropped", "count", len(paths), "files", strings.Join(paths, ","))
-		}
-		t.saved = nil
-	}
+	gone := t.forgetContainersLocked(seen, time.Now())
+	t.unwatchLocked(root, seen)
+	t.dropUnclaimedLocked()
 	t.mu.Unlock()
 	for _, c := range gone {
 		t.mu.Lock()
@@ -125,6 +47,111 @@ func (t *Tailer) scan() {
 	t.probs.sweep()
 	t.scanned.Store(true)
 	t.scans.Add(1)
+}
+
+// listRoot lists the pod directories under --logs.path, saying what is wrong
+// with the path when it cannot, and watches it.
+func (t *Tailer) listRoot(root string) []os.DirEntry {
+	pods, err := t.readDir(root)
+	if err != nil {
+		t.errs[errStat].Add(1)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			t.probs.report(root, "log path does not exist; nothing to read until it appears", "set --logs.path to the kubelet pod log root (usually /var/log/pods) and mount it into the container", nil)
+		case errors.Is(err, syscall.ENOTDIR):
+			t.probs.report(root, "log path is not a directory", "--logs.path takes the kubelet pod log root, the directory holding <namespace>_<pod>_<uid>/<container>/<N>.log, not a log file", nil)
+		default:
+			t.probs.report(root, "cannot list log path", "kubepulse needs read and execute permission on --logs.path", err)
+		}
+	}
+	t.mu.Lock()
+	t.watch(root)
+	t.mu.Unlock()
+	return pods
+}
+
+// scanPod scans the container directories of one <namespace>_<pod>_<uid>
+// directory, adding them to seen.
+func (t *Tailer) scanPod(podDir string, seen map[string]bool) {
+	ns, pod, ok := parsePodDir(filepath.Base(podDir))
+	if !ok {
+		t.badPath(podDir, "expected <namespace>_<pod>_<uid>")
+		return
+	}
+	t.mu.Lock()
+	t.watch(podDir)
+	t.mu.Unlock()
+	cents, err := t.readDir(podDir)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) { // else removed while listing
+			t.errs[errOpen].Add(1)
+			t.probs.report(podDir, "cannot list pod log directory; its containers are not counted", permHint, err)
+		}
+		return
+	}
+	for _, ce := range cents {
+		if !ce.IsDir() {
+			continue
+		}
+		dir := filepath.Join(podDir, ce.Name())
+		seen[dir] = true
+		t.scanContainer(dir, ns, pod, ce.Name())
+	}
+}
+
+// forgetContainersLocked marks containers not seen by this scan as gone and
+// returns those newly gone; their series are dropped after --logs.series-ttl.
+func (t *Tailer) forgetContainersLocked(seen map[string]bool, now time.Time) []*container {
+	var gone []*container
+	for dir, c := range t.containers {
+		if seen[dir] {
+			continue
+		}
+		if c.goneAt.IsZero() {
+			c.goneAt = now
+			gone = append(gone, c)
+		} else if now.Sub(c.goneAt) > t.cfg.SeriesTTL {
+			delete(t.containers, dir)
+		}
+	}
+	return gone
+}
+
+func (t *Tailer) watch(dir string) {
+	if t.watcher == nil || t.watched[dir] {
+		return
+	}
+	if err := t.watcher.Add(dir); err != nil {
+		t.errs[errWatch].Add(1)
+		level.Debug(t.logger).Log("msg", "cannot watch directory; polling covers it", "dir", dir, "err", err)
+		return
+	}
+	t.watched[dir] = true
+}
+
+// unwatchLocked forgets the watches of removed directories.
+func (t *Tailer) unwatchLocked(root string, seen map[string]bool) {
+	for dir := range t.watched {
+		if dir != root && !seen[dir] {
+			if _, err := os.Stat(dir); err != nil {
+				delete(t.watched, dir) // inotify drops watches of removed dirs itself
+			}
+		}
+	}
+}
+
+// dropUnclaimedLocked drops, after the second scan, the saved positions no
+// file claimed. Kept through the second scan, not just the first: a file
+// renamed between a scan's ReadDir and its Stat (kubelet rotating while we
+// start) is missed by that scan and found under its new name by the next,
+// which must still resume it from its offset.
+func (t *Tailer) dropUnclaimedLocked() {
+	if t.scans.Load() >= 1 && t.saved != nil {
+		if paths := t.saved.unclaimed(); len(paths) > 0 {
+			level.Info(t.logger).Log("msg", "positions of files deleted while stopped were dropped", "count", len(paths), "files", strings.Join(paths, ","))
+		}
+		t.saved = nil
+	}
 }
 
 const permHint = "kubepulse needs read permission on the log files and read+execute on their directories (the DaemonSet runs as root with /var/log/pods mounted read-only)"

@@ -89,18 +89,4 @@ type file struct {
 
 // intact reports whether the open file still holds what was read: not
 // shorter than the offset and starting with the fingerprinted bytes.
-func (f *file) intact() bool {
-	st, err := f.fd.Stat()
-	if err != nil {
-		return true // a read error will tell
-	}
-	if st.Size() < f.readOff {
-		return false
-	}
-	if f.fp.Len > 0 {
-		if ok, err := f.fp.Matches(f.fd); err == nil && !ok {
-			return false
-		}
-	}
-	return true
-}
+func (f *file) intact() bool { return tail.Intact(f.fd, f.readOff, f.fp) }
