@@ -14,6 +14,33 @@ type joiner struct {
 
 // record handles one physical record spanning [start, end) of f.
 func (t *Tailer) record(w *worker, s *series, f *file, raw []byte, start, end int64) {
+	r := t.parseRecord(w, f, raw)
+	if f.skip != nil && f.skip[start] {
+		t.skipCounted(s, f, r, start, end)
+		return
+	}
+	if r.stream != streamUnknown && t.join(s, f, r, start, end) {
+		return
+	}
+	max := t.cfg.MaxLineBytes
+	line, truncated := r.msg, false
+	if len(line) > max {
+		line, truncated = line[:max], true
+	}
+	if f.format == formatCRI && r.ok && w.chunk != nil {
+		// line lies in the chunk: use the chunk-wide literal search
+		from := int(start-f.readOff) + len(raw) - len(r.msg)
+		t.emitAt(w, s, r.stream, line, from, truncated)
+	} else {
+		t.emit(s, r.stream, line, truncated)
+	}
+	t.afterLine(s, f, start, end)
+}
+
+// parseRecord parses raw in f's format, detected from its first record. A
+// malformed record is counted as an error and kept whole, as a line of
+// stream "unknown".
+func (t *Tailer) parseRecord(w *worker, f *file, raw []byte) record {
 	if n := len(raw); n > 0 && raw[n-1] == '\r' && f.format == formatDocker {
 		raw = raw[:n-1]
 	}
@@ -35,50 +62,45 @@ func (t *Tailer) record(w *worker, s *series, f *file, raw []byte, start, end in
 	if !r.ok {
 		r = record{stream: streamUnknown, msg: raw}
 	}
-	if f.skip != nil && f.skip[start] {
-		// Counted before the restart, while another partial line was pending:
-		// its own joined parts (re-read since) are dropped, not recounted.
-		delete(f.skip, start)
-		if len(f.skip) == 0 {
-			f.skip = nil
-		}
-		if r.stream != streamUnknown {
-			j := &s.join[r.stream]
-			j.active, j.f, j.buf = false, nil, shrink(j.buf)
-		}
-		t.afterLine(s, f, start, end)
-		return
+	return r
+}
+
+// skipCounted passes over a record counted before the restart, while
+// another partial line was pending: its own joined parts (re-read since)
+// are dropped, not recounted.
+func (t *Tailer) skipCounted(s *series, f *file, r record, start, end int64) {
+	delete(f.skip, start)
+	if len(f.skip) == 0 {
+		f.skip = nil
 	}
-	max := t.cfg.MaxLineBytes
 	if r.stream != streamUnknown {
 		j := &s.join[r.stream]
-		if r.partial {
-			if !j.active {
-				j.active, j.f, j.truncated, j.buf = true, f, false, j.buf[:0]
-			}
-			j.add(r.msg, max)
-			return
-		}
-		if j.active {
-			j.add(r.msg, max)
-			t.emit(s, r.stream, j.buf, j.truncated)
-			j.active, j.f, j.buf = false, nil, shrink(j.buf)
-			t.afterLine(s, f, start, end)
-			return
-		}
-	}
-	line, truncated := r.msg, false
-	if len(line) > max {
-		line, truncated = line[:max], true
-	}
-	if f.format == formatCRI && r.ok && w.chunk != nil {
-		// line lies in the chunk: use the chunk-wide literal search
-		from := int(start-f.readOff) + len(raw) - len(r.msg)
-		t.emitAt(w, s, r.stream, line, from, truncated)
-	} else {
-		t.emit(s, r.stream, line, truncated)
+		j.active, j.f, j.buf = false, nil, shrink(j.buf)
 	}
 	t.afterLine(s, f, start, end)
+}
+
+// join takes r into its stream's pending logical line, and reports whether
+// it did: a partial record (CRI P, a docker record whose log has no final
+// newline) opens or extends it, and the next full one ends and counts it.
+func (t *Tailer) join(s *series, f *file, r record, start, end int64) bool {
+	max := t.cfg.MaxLineBytes
+	j := &s.join[r.stream]
+	if r.partial {
+		if !j.active {
+			j.active, j.f, j.truncated, j.buf = true, f, false, j.buf[:0]
+		}
+		j.add(r.msg, max)
+		return true
+	}
+	if !j.active {
+		return false
+	}
+	j.add(r.msg, max)
+	t.emit(s, r.stream, j.buf, j.truncated)
+	j.active, j.f, j.buf = false, nil, shrink(j.buf)
+	t.afterLine(s, f, start, end)
+	return true
 }
 
 // afterRun moves the resume point after a run of complete lines counted

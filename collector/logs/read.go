@@ -117,21 +117,9 @@ func (t *Tailer) readFile(ctx context.Context, w *worker, s *series, f *file, bu
 		if f.gone || f.size <= f.readOff {
 			return budget, true
 		}
-		p := filepath.Join(s.c.dir, f.name)
-		fd, err := os.Open(p)
-		if err != nil {
-			if !errors.Is(err, fs.ErrNotExist) {
-				t.errs[errOpen].Add(1)
-				t.probs.report(p, "cannot open log file", permHint, err)
-			}
+		if !t.open(s, f) {
 			return budget, false
 		}
-		if id, err := tail.IDOf(fd); err != nil || id != f.id {
-			fd.Close() // renamed again since the scan; the next scan sorts it out
-			return budget, false
-		}
-		f.fd = fd
-		t.openFiles.Add(1)
 	}
 	for budget > 0 && ctx.Err() == nil {
 		budget--
@@ -172,6 +160,27 @@ func (t *Tailer) readFile(ctx context.Context, w *worker, s *series, f *file, bu
 		}
 	}
 	return budget, false
+}
+
+// open opens f to read what the scan found, unless its name now leads to
+// another file: renamed again since the scan, which sorts it out next time.
+func (t *Tailer) open(s *series, f *file) bool {
+	p := filepath.Join(s.c.dir, f.name)
+	fd, err := os.Open(p)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.errs[errOpen].Add(1)
+			t.probs.report(p, "cannot open log file", permHint, err)
+		}
+		return false
+	}
+	if id, err := tail.IDOf(fd); err != nil || id != f.id {
+		fd.Close()
+		return false
+	}
+	f.fd = fd
+	t.openFiles.Add(1)
+	return true
 }
 
 // growFingerprint extends a short fingerprint as the file grows, from the
@@ -221,10 +230,27 @@ func (t *Tailer) consume(w *worker, s *series, f *file, chunk []byte, full, fina
 		pos = nl + 1
 		t.advanceCommit(s, f, f.readOff+int64(pos))
 	}
-	// Fast path for the usual record, a complete CRI line (F) while no
-	// partial line is pending: counted straight away, with the resume point
-	// moved once for the whole run instead of per line. Anything else goes
-	// through record.
+	pos = t.lines(w, s, f, chunk, pos)
+	if pos == 0 && full {
+		// One record longer than the whole buffer: count its head, skip the rest.
+		t.errs[errRecordTooLong].Add(1)
+		t.record(w, s, f, chunk, f.readOff, f.readOff+int64(len(chunk)))
+		f.skipToNL = true
+		return len(chunk)
+	}
+	if final && pos < len(chunk) && !full {
+		t.record(w, s, f, chunk[pos:], f.readOff+int64(pos), f.readOff+int64(len(chunk)))
+		pos = len(chunk)
+	}
+	return pos
+}
+
+// lines counts the newline-terminated records of chunk from pos on and
+// returns where the first incomplete one starts. The usual record, a
+// complete CRI line (F) while no partial line is pending, is counted
+// straight away, with the resume point moved once for the whole run instead
+// of per line. Anything else goes through record.
+func (t *Tailer) lines(w *worker, s *series, f *file, chunk []byte, pos int) int {
 	max := t.cfg.MaxLineBytes
 	commitTo := int64(-1)
 	for pos < len(chunk) {
@@ -254,17 +280,6 @@ func (t *Tailer) consume(w *worker, s *series, f *file, chunk []byte, full, fina
 	}
 	if commitTo >= 0 {
 		t.afterRun(s, f, commitTo)
-	}
-	if pos == 0 && full {
-		// One record longer than the whole buffer: count its head, skip the rest.
-		t.errs[errRecordTooLong].Add(1)
-		t.record(w, s, f, chunk, f.readOff, f.readOff+int64(len(chunk)))
-		f.skipToNL = true
-		return len(chunk)
-	}
-	if final && pos < len(chunk) && !full {
-		t.record(w, s, f, chunk[pos:], f.readOff+int64(pos), f.readOff+int64(len(chunk)))
-		pos = len(chunk)
 	}
 	return pos
 }
