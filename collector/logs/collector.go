@@ -2,6 +2,13 @@
 // files under the kubelet log root (/var/log/pods), exact across rotation and
 // restart. It needs no API access: namespace, pod and container come from the
 // path. See docs/logs.md.
+//
+// The tailer, by concern: run.go (Tailer, start, stop, the scan loop),
+// scan.go (listing the log tree: new and gone pods, containers, files),
+// rotate.go (renames, truncation, deletion, recycled inodes), copies.go
+// (copytruncate copies), read.go (chunked reads, lag), join.go (CRI P/F and
+// docker split lines), match.go (prefilter and rules), resume.go and
+// positions.go (positions across restarts), counts.go (what Update reports).
 package logs
 
 import (

@@ -175,30 +175,9 @@ func (f *Follower) step(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	if f.f == nil {
-		file, err := os.Open(f.path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return 0, nil
-		}
-		if err != nil {
+		if opened, err := f.open(); !opened {
 			return 0, err
 		}
-		id, err := IDOf(file)
-		if err != nil {
-			file.Close()
-			return 0, err
-		}
-		off := f.start
-		f.start = 0 // a later file (after rotation) starts at 0
-		if st, err := file.Stat(); err == nil && st.Size() < off {
-			off = 0 // the file is shorter than the requested offset: it was replaced
-			f.truncations.Add(1)
-		}
-		if _, err := file.Seek(off, io.SeekStart); err != nil {
-			file.Close()
-			return 0, err
-		}
-		f.f, f.id, f.fp = file, id, Fingerprint{}
-		f.offset.Store(off)
 	}
 	// Checked before and after the read: bytes read across a truncation
 	// come from the new content at the old offset and are discarded.
@@ -223,7 +202,43 @@ func (f *Follower) step(p []byte) (int, error) {
 	if err != nil && err != io.EOF {
 		return 0, err
 	}
-	// At the end of the current file: was it truncated or rotated away?
+	return f.atEOF(p)
+}
+
+// open opens the file at the path, at the start offset for the first file
+// and at 0 for later ones; opened is false while there is no file yet.
+func (f *Follower) open() (opened bool, err error) {
+	file, err := os.Open(f.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	id, err := IDOf(file)
+	if err != nil {
+		file.Close()
+		return false, err
+	}
+	off := f.start
+	f.start = 0 // a later file (after rotation) starts at 0
+	if st, err := file.Stat(); err == nil && st.Size() < off {
+		off = 0 // the file is shorter than the requested offset: it was replaced
+		f.truncations.Add(1)
+	}
+	if _, err := file.Seek(off, io.SeekStart); err != nil {
+		file.Close()
+		return false, err
+	}
+	f.f, f.id, f.fp = file, id, Fingerprint{}
+	f.offset.Store(off)
+	return true, nil
+}
+
+// atEOF handles the end of the current file: truncated, it is read again
+// from 0; rotated away by rename, it is drained and closed so that the next
+// step opens the new file.
+func (f *Follower) atEOF(p []byte) (int, error) {
 	st, err := f.f.Stat()
 	if err != nil {
 		return 0, err
