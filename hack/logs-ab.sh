@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Before/after check of the logs tailer: the method of hack/bench/logs.sh
-# (whole process, page cache warm, count complete, counts must agree) with
-# three programs per round: grep, logbench built from BASE (a git revision)
+# Before/after check of a change to the logs tailer (not part of `make bench`,
+# which runs hack/bench/*.sh: this one needs a base revision). The method of
+# hack/bench/logs.sh (whole process, page cache warm, count complete, counts
+# must agree) with three programs per round: grep, logbench built from BASE (a git revision)
 # and logbench built from the working tree. Their order rotates every round
 # so that no program always runs first or last on a noisy machine. Medians
 # of wall and CPU (user+sys) time; each build's throughput ratio to grep,
 # and the change of that ratio from BASE to the working tree.
-#   BASE=<rev> ROUNDS=9 SIZE_MIB=256 hack/bench/logs-ab.sh
+#   BASE=<rev> ROUNDS=9 SIZE_MIB=256 SHAPES="sparse dense" hack/logs-ab.sh
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 BASE=${BASE:?set BASE to the git revision to compare against}
 ROUNDS=${ROUNDS:-9}
 SIZE_MIB=${SIZE_MIB:-256}
