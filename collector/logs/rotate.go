@@ -157,6 +157,25 @@ func (t *Tailer) truncated(dir string, f *file, l *listed) bool {
 	return f.fd != nil && l.size != f.size && tail.Truncated(f.fd, l.size, f.readOff, f.fp)
 }
 
+// sizeNow returns f's size as of now, or listed when f cannot be stat'ed
+// (gone: the next scan sorts it out).
+func (t *Tailer) sizeNow(f *file, path string, listed int64) int64 {
+	if f.fd != nil {
+		if st, err := f.fd.Stat(); err == nil {
+			return st.Size()
+		}
+		return listed
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return listed
+	}
+	if id, err := tail.IDOfInfo(st); err != nil || id != f.id {
+		return listed
+	}
+	return st.Size()
+}
+
 // restartTruncated reads truncated files again from 0, and takes the listed
 // size of every tracked file.
 func (t *Tailer) restartTruncated(r *reconcile) {

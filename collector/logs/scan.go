@@ -242,25 +242,6 @@ func (t *Tailer) scanContainer(dir, ns, pod, name string) {
 	}
 }
 
-// sizeNow returns f's size as of now, or listed when f cannot be stat'ed
-// (gone: the next scan sorts it out).
-func (t *Tailer) sizeNow(f *file, path string, listed int64) int64 {
-	if f.fd != nil {
-		if st, err := f.fd.Stat(); err == nil {
-			return st.Size()
-		}
-		return listed
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return listed
-	}
-	if id, err := tail.IDOfInfo(st); err != nil || id != f.id {
-		return listed
-	}
-	return st.Size()
-}
-
 // stat lists the files of s named in names; files gone meanwhile are left out.
 func (t *Tailer) stat(s *series, names []string) []listed {
 	var ls []listed
