@@ -2,6 +2,13 @@
 // files under the kubelet log root (/var/log/pods), exact across rotation and
 // restart. It needs no API access: namespace, pod and container come from the
 // path. See docs/logs.md.
+//
+// The tailer, by concern: run.go (Tailer, start, stop, the scan loop),
+// scan.go (listing the log tree: new and gone pods, containers, files),
+// rotate.go (renames, truncation, deletion, recycled inodes), copies.go
+// (copytruncate copies), read.go (chunked reads, lag), join.go (CRI P/F and
+// docker split lines), match.go (prefilter and rules), resume.go and
+// positions.go (positions across restarts), counts.go (what Update reports).
 package logs
 
 import (
@@ -156,63 +163,4 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 		ch <- prometheus.MustNewConstMetric(errorsDef.Desc(), prometheus.CounterValue, float64(h.Errors[n]), n)
 	}
 	return nil
-}
-
-func (t *Tailer) snapshot() []*container {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	out := make([]*container, 0, len(t.containers))
-	for _, c := range t.containers {
-		out = append(out, c)
-	}
-	return out
-}
-
-// Health is the tailer's own state.
-type Health struct {
-	FilesOpen      int64
-	LagBytes       int64
-	Rotations      uint64
-	Truncations    uint64
-	TruncatedLines uint64
-	Errors         map[string]uint64
-}
-
-// Health returns the tailer health counters.
-func (t *Tailer) Health() Health {
-	h := Health{
-		FilesOpen:      t.openFiles.Load(),
-		LagBytes:       t.lag.Load(),
-		Rotations:      t.rotations.Load(),
-		Truncations:    t.truncations.Load(),
-		TruncatedLines: t.truncLines.Load(),
-		Errors:         map[string]uint64{},
-	}
-	for i := range t.errs {
-		h.Errors[errReasonNames[i]] = t.errs[i].Load()
-	}
-	return h
-}
-
-// Counts is one container's counters, for tests and benchmarks.
-type Counts struct {
-	Lines   map[string]uint64 // by stream
-	Matches map[string]uint64 // by rule
-	Bytes   uint64
-}
-
-// Counts returns the counters keyed by "namespace/pod/container".
-func (t *Tailer) Counts() map[string]Counts {
-	out := map[string]Counts{}
-	for _, c := range t.snapshot() {
-		cc := Counts{Lines: map[string]uint64{}, Matches: map[string]uint64{}, Bytes: c.bytes.Load()}
-		for st := range c.lines {
-			cc.Lines[streamNames[st]] = c.lines[st].Load()
-		}
-		for i, r := range t.rules.rules {
-			cc.Matches[r.name] = c.matches[i].Load()
-		}
-		out[c.namespace+"/"+c.pod+"/"+c.name] = cc
-	}
-	return out
 }

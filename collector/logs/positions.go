@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/kubepulse/kubepulse/internal/tail"
 )
@@ -121,63 +120,6 @@ func (sp *savedPositions) unclaimed() []string {
 		}
 	}
 	return out
-}
-
-// savePositions writes every tracked file's resume point atomically: temp
-// file, fsync, rename, fsync of the directory.
-func (t *Tailer) savePositions() error {
-	if t.cfg.PositionsFile == "" {
-		return nil
-	}
-	t.saveMu.Lock()
-	defer t.saveMu.Unlock()
-	pf := positionsFile{Version: positionsVersion, Files: []positionEntry{}}
-	t.mu.Lock()
-	var all []*series
-	for _, c := range t.containers {
-		for _, s := range c.series {
-			all = append(all, s)
-		}
-	}
-	// Entries not yet claimed (first two scans still running) are kept as they were.
-	if t.saved != nil {
-		for _, e := range t.saved.entries {
-			if !e.claimed {
-				pf.Files = append(pf.Files, *e)
-			}
-		}
-	}
-	t.mu.Unlock()
-	for _, s := range all {
-		s.mu.Lock()
-		for _, f := range s.files {
-			e := positionEntry{
-				Path: filepath.Join(s.c.dir, f.name), Dev: f.id.Dev, Ino: f.id.Ino,
-				FPLen: f.fp.Len, FPHash: f.fp.Hash, Offset: f.commit,
-			}
-			for _, r := range s.emitted {
-				if r.f == f {
-					e.Skip = append(e.Skip, r.off)
-				}
-			}
-			for off := range f.skip { // skips not reached yet stay pending
-				e.Skip = append(e.Skip, off)
-			}
-			sort.Slice(e.Skip, func(i, j int) bool { return e.Skip[i] < e.Skip[j] })
-			pf.Files = append(pf.Files, e)
-		}
-		s.mu.Unlock()
-	}
-	sort.Slice(pf.Files, func(i, j int) bool { return pf.Files[i].Path < pf.Files[j].Path })
-	b, err := json.MarshalIndent(pf, "", " ")
-	if err != nil {
-		return err
-	}
-	if err := writeAtomic(t.cfg.PositionsFile, b); err != nil {
-		t.errs[errPositions].Add(1)
-		return err
-	}
-	return nil
 }
 
 func writeAtomic(path string, b []byte) error {

@@ -1,6 +1,7 @@
 // Package tail follows files as they grow, rotate and truncate. Follow is the
-// single-file reader used for load-test result files; the logs collector uses
-// the identity helpers (FileID, Fingerprint) for its many-file tailer.
+// single-file reader used for load-test result files; the logs collector's
+// many-file tailer uses the same identity and truncation checks (FileID,
+// Fingerprint, Intact, Truncated in check.go).
 package tail
 
 import (
@@ -174,30 +175,9 @@ func (f *Follower) step(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	if f.f == nil {
-		file, err := os.Open(f.path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return 0, nil
-		}
-		if err != nil {
+		if opened, err := f.open(); !opened {
 			return 0, err
 		}
-		id, err := IDOf(file)
-		if err != nil {
-			file.Close()
-			return 0, err
-		}
-		off := f.start
-		f.start = 0 // a later file (after rotation) starts at 0
-		if st, err := file.Stat(); err == nil && st.Size() < off {
-			off = 0 // the file is shorter than the requested offset: it was replaced
-			f.truncations.Add(1)
-		}
-		if _, err := file.Seek(off, io.SeekStart); err != nil {
-			file.Close()
-			return 0, err
-		}
-		f.f, f.id, f.fp = file, id, Fingerprint{}
-		f.offset.Store(off)
 	}
 	// Checked before and after the read: bytes read across a truncation
 	// come from the new content at the old offset and are discarded.
@@ -209,15 +189,10 @@ func (f *Follower) step(p []byte) (int, error) {
 		return 0, f.restart()
 	}
 	if n > 0 {
-		off := f.offset.Add(int64(n))
-		start, covered := off-int64(n), int64(f.fp.Len)
-		switch {
-		case f.fp.Len >= FingerprintSize || off <= covered:
-		case start <= covered:
-			// Grown from the bytes just read: the head read again could
-			// already be truncated, leaving a fingerprint of new content.
-			f.fp = f.fp.Extend(p[covered-start : n])
-		case start <= FingerprintSize: // started past the fingerprint (a resume offset)
+		start := f.offset.Add(int64(n)) - int64(n)
+		if fp, ok := f.fp.Grow(start, p[:n]); ok {
+			f.fp = fp
+		} else if start <= FingerprintSize { // started past the fingerprint (a resume offset)
 			if fp, err := FingerprintOf(f.f); err == nil {
 				f.fp = fp
 			}
@@ -227,20 +202,48 @@ func (f *Follower) step(p []byte) (int, error) {
 	if err != nil && err != io.EOF {
 		return 0, err
 	}
-	// At the end of the current file: was it truncated or rotated away?
+	return f.atEOF(p)
+}
+
+// open opens the file at the path, at the start offset for the first file
+// and at 0 for later ones; opened is false while there is no file yet.
+func (f *Follower) open() (opened bool, err error) {
+	file, err := os.Open(f.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	id, err := IDOf(file)
+	if err != nil {
+		file.Close()
+		return false, err
+	}
+	off := f.start
+	f.start = 0 // a later file (after rotation) starts at 0
+	if st, err := file.Stat(); err == nil && st.Size() < off {
+		off = 0 // the file is shorter than the requested offset: it was replaced
+		f.truncations.Add(1)
+	}
+	if _, err := file.Seek(off, io.SeekStart); err != nil {
+		file.Close()
+		return false, err
+	}
+	f.f, f.id, f.fp = file, id, Fingerprint{}
+	f.offset.Store(off)
+	return true, nil
+}
+
+// atEOF handles the end of the current file: truncated, it is read again
+// from 0; rotated away by rename, it is drained and closed so that the next
+// step opens the new file.
+func (f *Follower) atEOF(p []byte) (int, error) {
 	st, err := f.f.Stat()
 	if err != nil {
 		return 0, err
 	}
-	// Truncated: shorter than our offset, or truncated and written again past
-	// it (its first bytes changed).
-	truncated := st.Size() < f.offset.Load()
-	if !truncated && f.fp.Len > 0 {
-		if ok, err := f.fp.Matches(f.f); err == nil && !ok {
-			truncated = true
-		}
-	}
-	if truncated {
+	if Truncated(f.f, st.Size(), f.offset.Load(), f.fp) {
 		f.fp = Fingerprint{}
 		if _, err := f.f.Seek(0, io.SeekStart); err != nil {
 			return 0, err
@@ -254,13 +257,13 @@ func (f *Follower) step(p []byte) (int, error) {
 		}
 		return n, err
 	}
-	cur, err := IDOfPath(f.path)
+	renamed, err := Renamed(f.path, f.id)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return 0, err
 	}
 	// A missing path means renamed-not-yet-recreated (or deleted): keep the old
 	// file open, the writer may still append to it, until a new file appears.
-	if err == nil && cur != f.id {
+	if renamed {
 		// Rotated: the writer may still have appended to the old file between
 		// our EOF and the rename, so drain it once more before switching.
 		n, rerr := f.f.Read(p)
@@ -279,21 +282,7 @@ func (f *Follower) step(p []byte) (int, error) {
 }
 
 // intact reports whether the current file still holds what was read.
-func (f *Follower) intact() bool {
-	st, err := f.f.Stat()
-	if err != nil {
-		return true // the read reports it
-	}
-	if st.Size() < f.offset.Load() {
-		return false
-	}
-	if f.fp.Len > 0 {
-		if ok, err := f.fp.Matches(f.f); err == nil && !ok {
-			return false
-		}
-	}
-	return true
-}
+func (f *Follower) intact() bool { return Intact(f.f, f.offset.Load(), f.fp) }
 
 // restart reads the current file again from 0 after a truncation.
 func (f *Follower) restart() error {
