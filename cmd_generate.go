@@ -13,7 +13,6 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/common/version"
 
-	_ "github.com/kubepulse/kubepulse/collector/all" // the exporter's metric definitions, for the name check
 	"github.com/kubepulse/kubepulse/mixin"
 	"github.com/kubepulse/kubepulse/mixin/config"
 )

@@ -18,18 +18,15 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/kubepulse/kubepulse/internal/catalog"
 )
 
 var (
-	scrapeDuration = Define("exporter", "kubepulse_scrape_collector_duration_seconds",
-		"Duration of a collector scrape.", Gauge, "collector")
-	scrapeSuccess = Define("exporter", "kubepulse_scrape_collector_success",
-		"Whether a collector succeeded (1) or failed (0) in this scrape.", Gauge, "collector")
+	scrapeDuration = catalog.ScrapeCollectorDurationSeconds
+	scrapeSuccess  = catalog.ScrapeCollectorSuccess
 	// Declared here so generate can check queries against it; the metric itself
 	// comes from client_golang's version collector registered by the exporter.
-	_ = Define("exporter", "kubepulse_build_info",
-		"A metric with a constant '1' value labeled by version, revision, branch, goversion, goos, goarch and tags.",
-		Gauge, "version", "revision", "branch", "goversion", "goos", "goarch", "tags")
 )
 
 // HandlerOpts configures the /metrics handler.
@@ -253,7 +250,7 @@ type scrapeResults []result
 func (r scrapeResults) Describe(chan<- *prometheus.Desc) {} // unchecked: families vary per scrape
 
 func (r scrapeResults) Collect(ch chan<- prometheus.Metric) {
-	dd, sd := scrapeDuration.Desc(), scrapeSuccess.Desc()
+	dd, sd := Desc(scrapeDuration), Desc(scrapeSuccess)
 	for _, res := range r {
 		for _, m := range res.metrics {
 			ch <- m

@@ -15,12 +15,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+
+	"github.com/kubepulse/kubepulse/internal/catalog"
 )
 
 var (
-	testGaugeDef = Define("test", "kubepulse_test_gauge", "A test gauge.", Gauge, "k")
-	testRawDef   = Define("test", "kubepulse_test_raw", "A pre-rendered test family.", Gauge, "obj")
+	testGaugeDef = &catalog.Family{Collector: "test", Name: "kubepulse_test_gauge", Help: "A test gauge.", Type: catalog.Gauge, Labels: []string{"k"}}
+	testRawDef   = &catalog.Family{Collector: "test", Name: "kubepulse_test_raw", Help: "A pre-rendered test family.", Type: catalog.Gauge, Labels: []string{"obj"}}
 )
 
 type constCollector struct {
@@ -33,7 +34,7 @@ func (c constCollector) Update(ch chan<- prometheus.Metric) error {
 	if c.panic {
 		panic("boom")
 	}
-	ch <- prometheus.MustNewConstMetric(testGaugeDef.Desc(), prometheus.GaugeValue, c.value, "v")
+	ch <- prometheus.MustNewConstMetric(Desc(testGaugeDef), prometheus.GaugeValue, c.value, "v")
 	return c.err
 }
 
@@ -262,38 +263,4 @@ type brokenRaw struct{}
 func (brokenRaw) WriteRaw(w io.Writer) error {
 	_, err := io.WriteString(w, "kubepulse_broken{a=\"b\" 1\n")
 	return err
-}
-
-func TestMetricDefHeaderEscapes(t *testing.T) {
-	d := MetricDef{Name: "m", Help: "a\\b\nc", Type: Counter}
-	want := "# HELP m a\\\\b\\nc\n# TYPE m counter\n"
-	if got := d.Header(); got != want {
-		t.Fatalf("Header() = %q, want %q", got, want)
-	}
-	p := expfmt.NewTextParser(model.LegacyValidation)
-	if _, err := p.TextToMetricFamilies(strings.NewReader(d.Header() + "m 1\n")); err != nil {
-		t.Fatalf("header does not parse: %v", err)
-	}
-}
-
-func TestSeriesNames(t *testing.T) {
-	tests := []struct {
-		typ  MetricType
-		want int
-	}{{Gauge, 1}, {Counter, 1}, {Histogram, 4}, {Summary, 3}}
-	for _, tt := range tests {
-		d := MetricDef{Name: "x", Type: tt.typ}
-		if got := len(d.SeriesNames()); got != tt.want {
-			t.Errorf("%s: %d series names, want %d", tt.typ, got, tt.want)
-		}
-	}
-}
-
-func TestDefineRejectsDuplicates(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Fatal("defining a metric twice did not panic")
-		}
-	}()
-	Define("test", testGaugeDef.Name, "dup", Gauge)
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/kubepulse/kubepulse/collector"
+	"github.com/kubepulse/kubepulse/internal/catalog"
 )
 
 // Sample is one finished request, whatever tool produced it.
@@ -33,23 +33,13 @@ const collectorName = "loadtest"
 
 // Metric definitions, shared by the ingestion collector and the generator.
 var (
-	RequestsDef = collector.Define(collectorName, "kubepulse_loadtest_requests_total",
-		"Load-test requests by result.", collector.Counter, "run", "label", "code", "result")
-	DurationDef = collector.Define(collectorName, "kubepulse_loadtest_request_duration_seconds",
-		"Load-test request latency; for kubepulse's generator measured from the intended send time.",
-		collector.Histogram, "run", "label")
-	BytesReceivedDef = collector.Define(collectorName, "kubepulse_loadtest_bytes_received_total",
-		"Bytes received by load-test requests.", collector.Counter, "run", "label")
-	BytesSentDef = collector.Define(collectorName, "kubepulse_loadtest_bytes_sent_total",
-		"Bytes sent by load-test requests.", collector.Counter, "run", "label")
-	ActiveUsersDef = collector.Define(collectorName, "kubepulse_loadtest_active_users",
-		"Active virtual users (JMeter allThreads, k6 vus, Gatling open users, generator in-flight requests).",
-		collector.Gauge, "run")
-	LastSampleDef = collector.Define(collectorName, "kubepulse_loadtest_last_sample_timestamp_seconds",
-		"Unix time of the newest sample seen for the run.", collector.Gauge, "run")
-	ParseErrorsDef = collector.Define(collectorName, "kubepulse_loadtest_parse_errors_total",
-		"Result rows that could not be parsed, by reason. They are skipped, never silently.",
-		collector.Counter, "run", "reason")
+	RequestsDef      = catalog.LoadtestRequestsTotal
+	DurationDef      = catalog.LoadtestRequestDurationSeconds
+	BytesReceivedDef = catalog.LoadtestBytesReceivedTotal
+	BytesSentDef     = catalog.LoadtestBytesSentTotal
+	ActiveUsersDef   = catalog.LoadtestActiveUsers
+	LastSampleDef    = catalog.LoadtestLastSampleTimestampSeconds
+	ParseErrorsDef   = catalog.LoadtestParseErrorsTotal
 )
 
 // DurationBuckets are the classic buckets, kept next to native ones so that

@@ -28,7 +28,7 @@ type Problem struct {
 func (p Problem) String() string { return fmt.Sprintf("%s: %s: %s", p.File, p.Where, p.Msg) }
 
 // KnownMetrics returns the series names the exporter produces, from the
-// collectors' own Define calls (collector/all must be linked in), and the
+// metric catalogue (internal/catalog), and the
 // ones Prometheus writes for every target (up).
 func KnownMetrics() map[string]bool {
 	out := map[string]bool{}

@@ -1,10 +1,10 @@
 package mixin
 
-import "github.com/kubepulse/kubepulse/collector"
+import "github.com/kubepulse/kubepulse/internal/catalog"
 
-// definitions are the exporter's metric families, from the collectors' own
-// Define calls.
-func definitions() []collector.MetricDef { return collector.Definitions() }
+// definitions is the exporter's metric catalogue: the generator checks its
+// queries against it without linking the collectors.
+func definitions() []*catalog.Family { return catalog.All() }
 
 // prometheusSeries are series Prometheus itself writes for every target.
 var prometheusSeries = []string{"up"}

@@ -10,7 +10,6 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	_ "github.com/kubepulse/kubepulse/collector/all"
 	"github.com/kubepulse/kubepulse/internal/testutil"
 	"github.com/kubepulse/kubepulse/mixin/config"
 	"github.com/kubepulse/kubepulse/mixin/promtest"
@@ -480,11 +479,11 @@ func TestOverProvisionedTestRunsAtRealIntervals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := []byte("name: kubepulse-workload.rules\n    interval: 2m")
+	old := []byte("name: kubepulse-workload-utilization.rules\n    interval: 2m")
 	if !bytes.Contains(b, old) {
 		t.Fatalf("%s has no %q", FileRules, old)
 	}
-	if err := os.WriteFile(p, bytes.Replace(b, old, []byte("name: kubepulse-workload.rules\n    interval: 30m"), 1), 0o644); err != nil {
+	if err := os.WriteFile(p, bytes.Replace(b, old, []byte("name: kubepulse-workload-utilization.rules\n    interval: 30m"), 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	fails := promtest.RunFile(test)

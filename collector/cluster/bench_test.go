@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/kubepulse/kubepulse/collector"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 	v1 "k8s.io/api/core/v1"
@@ -236,10 +237,10 @@ func (n *naiveCollector) Describe(chan<- *prometheus.Desc) {}
 
 func (n *naiveCollector) Collect(ch chan<- prometheus.Metric) {
 	g := prometheus.GaugeValue
-	reqD, limD, restD, ltD, phD, owD := containerRequests.Desc(), containerLimits.Desc(), containerRestarts.Desc(),
-		containerLastTerminated.Desc(), podPhase.Desc(), podOwner.Desc()
-	capD, allocD, nreqD, nlimD := nodeCapacity.Desc(), nodeAllocatable.Desc(), nodeRequests.Desc(), nodeLimits.Desc()
-	condD, unschD, infoD := nodeCondition.Desc(), nodeUnschedulable.Desc(), nodeInfo.Desc()
+	reqD, limD, restD, ltD, phD, owD := collector.Desc(containerRequests), collector.Desc(containerLimits), collector.Desc(containerRestarts),
+		collector.Desc(containerLastTerminated), collector.Desc(podPhase), collector.Desc(podOwner)
+	capD, allocD, nreqD, nlimD := collector.Desc(nodeCapacity), collector.Desc(nodeAllocatable), collector.Desc(nodeRequests), collector.Desc(nodeLimits)
+	condD, unschD, infoD := collector.Desc(nodeCondition), collector.Desc(nodeUnschedulable), collector.Desc(nodeInfo)
 	sumsReq, sumsLim := map[string]resList{}, map[string]resList{}
 	for _, o := range n.pods.List() {
 		p := o.(*v1.Pod)

@@ -19,6 +19,8 @@ import (
 
 	"github.com/kubepulse/kubepulse/collector"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/kubepulse/kubepulse/internal/catalog"
 )
 
 const (
@@ -228,7 +230,7 @@ func TestFixtureMetrics(t *testing.T) {
 		}
 	}
 	// Every defined family of the three collectors is present.
-	for _, d := range collector.Definitions() {
+	for _, d := range catalog.All() {
 		if d.Collector != "node" && d.Collector != "pod" && d.Collector != "hpa" {
 			continue
 		}

@@ -8,15 +8,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kubepulse/kubepulse/collector"
+
+	"github.com/kubepulse/kubepulse/internal/catalog"
 )
 
 var (
-	sourceUp = collector.Define("exporter", "kubepulse_source_up",
-		"Whether the list/watch of a cluster source (nodes, pods, replicasets, jobs, hpas) currently works; on 0 the last known state is served.",
-		collector.Gauge, "source")
-	sourceLastSync = collector.Define("exporter", "kubepulse_source_last_sync_timestamp_seconds",
-		"Last time a cluster source got a successful answer from the API server (list, watch start or event).",
-		collector.Gauge, "source")
+	sourceUp       = catalog.SourceUp
+	sourceLastSync = catalog.SourceLastSyncTimestampSeconds
 )
 
 func init() {
@@ -66,8 +64,8 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 		if !ok {
 			continue
 		}
-		ch <- prometheus.MustNewConstMetric(sourceUp.Desc(), prometheus.GaugeValue, boolValue(up), src)
-		ch <- prometheus.MustNewConstMetric(sourceLastSync.Desc(), prometheus.GaugeValue, last, src)
+		ch <- prometheus.MustNewConstMetric(collector.Desc(sourceUp), prometheus.GaugeValue, boolValue(up), src)
+		ch <- prometheus.MustNewConstMetric(collector.Desc(sourceLastSync), prometheus.GaugeValue, last, src)
 	}
 	return nil
 }

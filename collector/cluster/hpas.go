@@ -6,27 +6,17 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/api/resource"
 
-	"github.com/kubepulse/kubepulse/collector"
+	"github.com/kubepulse/kubepulse/internal/catalog"
 )
 
 var (
-	hpaMinReplicas = collector.Define("hpa", "kubepulse_hpa_min_replicas",
-		"Lower replica limit of the HPA (spec.minReplicas, default 1).", collector.Gauge, "namespace", "hpa")
-	hpaMaxReplicas = collector.Define("hpa", "kubepulse_hpa_max_replicas",
-		"Upper replica limit of the HPA (spec.maxReplicas).", collector.Gauge, "namespace", "hpa")
-	hpaCurrentReplicas = collector.Define("hpa", "kubepulse_hpa_current_replicas",
-		"Current number of replicas of the HPA's target (status.currentReplicas).", collector.Gauge, "namespace", "hpa")
-	hpaDesiredReplicas = collector.Define("hpa", "kubepulse_hpa_desired_replicas",
-		"Replicas the HPA last computed (status.desiredReplicas).", collector.Gauge, "namespace", "hpa")
-	hpaTargetMetric = collector.Define("hpa", "kubepulse_hpa_target_metric",
-		"Target of each HPA metric; metric_target_type is value, average or utilization (percent).", collector.Gauge,
-		"namespace", "hpa", "metric_name", "metric_target_type")
-	hpaCurrentMetric = collector.Define("hpa", "kubepulse_hpa_current_metric",
-		"Current value of each HPA metric as last seen by the HPA controller; metric_target_type as for the target.", collector.Gauge,
-		"namespace", "hpa", "metric_name", "metric_target_type")
-	hpaCondition = collector.Define("hpa", "kubepulse_hpa_condition",
-		"HPA condition (AbleToScale, ScalingActive, ScalingLimited): 1 for the current status.", collector.Gauge,
-		"namespace", "hpa", "condition", "status")
+	hpaMinReplicas     = catalog.HPAMinReplicas
+	hpaMaxReplicas     = catalog.HPAMaxReplicas
+	hpaCurrentReplicas = catalog.HPACurrentReplicas
+	hpaDesiredReplicas = catalog.HPADesiredReplicas
+	hpaTargetMetric    = catalog.HPATargetMetric
+	hpaCurrentMetric   = catalog.HPACurrentMetric
+	hpaCondition       = catalog.HPACondition
 )
 
 const (

@@ -5,26 +5,17 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
-	"github.com/kubepulse/kubepulse/collector"
+	"github.com/kubepulse/kubepulse/internal/catalog"
 )
 
 var (
-	nodeCapacity = collector.Define("node", "kubepulse_node_capacity",
-		"Node capacity per resource, in base units (cores, bytes, count).", collector.Gauge, "node", "resource", "unit")
-	nodeAllocatable = collector.Define("node", "kubepulse_node_allocatable",
-		"Node allocatable per resource, in base units (cores, bytes, count).", collector.Gauge, "node", "resource", "unit")
-	nodeRequests = collector.Define("node", "kubepulse_node_requests",
-		"Sum of the requests of the node's non-terminated pods, as the scheduler counts them (init containers, sidecars, overhead).",
-		collector.Gauge, "node", "resource", "unit")
-	nodeLimits = collector.Define("node", "kubepulse_node_limits",
-		"Sum of the limits of the node's non-terminated pods, as kubectl describe node counts them.",
-		collector.Gauge, "node", "resource", "unit")
-	nodeCondition = collector.Define("node", "kubepulse_node_condition",
-		"Node condition: 1 for the current status (true, false or unknown) of each condition type.", collector.Gauge, "node", "condition", "status")
-	nodeUnschedulable = collector.Define("node", "kubepulse_node_unschedulable",
-		"Whether the node is cordoned (spec.unschedulable).", collector.Gauge, "node")
-	nodeInfo = collector.Define("node", "kubepulse_node_info",
-		"Node information; the value is always 1.", collector.Gauge, "node", "kubelet_version", "container_runtime", "os_image", "zone", "instance_type")
+	nodeCapacity      = catalog.NodeCapacity
+	nodeAllocatable   = catalog.NodeAllocatable
+	nodeRequests      = catalog.NodeRequests
+	nodeLimits        = catalog.NodeLimits
+	nodeCondition     = catalog.NodeCondition
+	nodeUnschedulable = catalog.NodeUnschedulable
+	nodeInfo          = catalog.NodeInfo
 )
 
 const (

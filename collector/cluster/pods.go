@@ -5,43 +5,23 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
-	"github.com/kubepulse/kubepulse/collector"
+	"github.com/kubepulse/kubepulse/internal/catalog"
 )
 
 // Every container- and pod-level series carries workload_kind and workload
 // (the kubepulse_pod_owner resolution), so rules aggregate per workload
 // without joining kubepulse_pod_owner back in.
 var (
-	containerRequests = collector.Define("pod", "kubepulse_container_resource_requests",
-		"Requests of an app or sidecar container of a Pending, Running or Unknown pod, in base units (cores, bytes, count).", collector.Gauge,
-		"namespace", "pod", "container", "node", "resource", "unit", "workload_kind", "workload")
-	containerLimits = collector.Define("pod", "kubepulse_container_resource_limits",
-		"Limits of an app or sidecar container of a Pending, Running or Unknown pod, in base units (cores, bytes, count).", collector.Gauge,
-		"namespace", "pod", "container", "node", "resource", "unit", "workload_kind", "workload")
-	containerRestarts = collector.Define("pod", "kubepulse_container_restarts_total",
-		"Restarts of a container (app and init containers), from status.restartCount.", collector.Counter,
-		"namespace", "pod", "container", "workload_kind", "workload")
-	containerLastTerminated = collector.Define("pod", "kubepulse_container_last_terminated_reason",
-		"Reason of the container's last termination (OOMKilled, Error, Completed, ...); the value is always 1.", collector.Gauge,
-		"namespace", "pod", "container", "reason", "workload_kind", "workload")
-	containerLastTerminatedTime = collector.Define("pod", "kubepulse_container_last_terminated_timestamp_seconds",
-		"Unix time the container last terminated (lastState.terminated.finishedAt), present only when it has terminated before; time() minus it is how recent an OOM kill is, without increase() over every restart counter.", collector.Gauge,
-		"namespace", "pod", "container", "reason", "workload_kind", "workload")
-	containerWaiting = collector.Define("pod", "kubepulse_container_waiting_reason",
-		"Reason the container is waiting (CrashLoopBackOff, ImagePullBackOff, ErrImagePull, CreateContainerConfigError, ...); present only while it waits, value 1.", collector.Gauge,
-		"namespace", "pod", "container", "reason", "workload_kind", "workload")
-	podPhase = collector.Define("pod", "kubepulse_pod_phase",
-		"The pod's current phase (Pending, Running, Succeeded, Failed, Unknown); one series per pod, value 1.", collector.Gauge,
-		"namespace", "pod", "phase")
-	podPendingSince = collector.Define("pod", "kubepulse_pod_pending_since_timestamp_seconds",
-		"Unix time the pod was created, present only while it is Pending; time() minus it is how long it has been pending.", collector.Gauge,
-		"namespace", "pod", "workload_kind", "workload")
-	podUnschedulable = collector.Define("pod", "kubepulse_pod_unschedulable",
-		"Present with value 1 while the scheduler cannot place the pod (condition PodScheduled=False, reason Unschedulable).", collector.Gauge,
-		"namespace", "pod", "workload_kind", "workload")
-	podOwner = collector.Define("pod", "kubepulse_pod_owner",
-		"The controller and the workload (Deployment, StatefulSet, DaemonSet, Job, CronJob) of a Pending, Running or Unknown pod; the value is always 1.",
-		collector.Gauge, "namespace", "pod", "owner_kind", "owner_name", "workload_kind", "workload")
+	containerRequests           = catalog.ContainerResourceRequests
+	containerLimits             = catalog.ContainerResourceLimits
+	containerRestarts           = catalog.ContainerRestartsTotal
+	containerLastTerminated     = catalog.ContainerLastTerminatedReason
+	containerLastTerminatedTime = catalog.ContainerLastTerminatedTimestampSeconds
+	containerWaiting            = catalog.ContainerWaitingReason
+	podPhase                    = catalog.PodPhase
+	podPendingSince             = catalog.PodPendingSinceTimestampSeconds
+	podUnschedulable            = catalog.PodUnschedulable
+	podOwner                    = catalog.PodOwner
 )
 
 const (

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/kubepulse/kubepulse/collector"
+	"github.com/kubepulse/kubepulse/internal/catalog"
 )
 
 // maxFamilies bounds the families one store renders per object, so an
@@ -26,7 +26,7 @@ const storeShards = 64
 // once and then copies the bytes of every object for that family, so families
 // stay contiguous and nothing is rendered at scrape time.
 type Store struct {
-	fams    []*collector.MetricDef
+	fams    []*catalog.Family
 	headers [][]byte
 	shards  [storeShards]storeShard
 }
@@ -44,7 +44,7 @@ type storeEntry struct {
 }
 
 // NewStore returns a store for the given families, in exposition order.
-func NewStore(fams ...*collector.MetricDef) *Store {
+func NewStore(fams ...*catalog.Family) *Store {
 	if len(fams) > maxFamilies {
 		panic("cluster: too many families for one store")
 	}

@@ -5,22 +5,16 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
-	"github.com/kubepulse/kubepulse/collector"
+	"github.com/kubepulse/kubepulse/internal/catalog"
 )
 
 // Per-workload sums are kept incrementally from pod events, so a rule or a
 // dashboard reads one series per workload instead of aggregating every
 // container series at each evaluation.
 var (
-	workloadRequests = collector.Define("pod", "kubepulse_workload_resource_requests",
-		"Sum of the container requests (app and sidecar containers) of the workload's Pending, Running and Unknown pods, in base units.",
-		collector.Gauge, "namespace", "workload_kind", "workload", "resource", "unit")
-	workloadLimits = collector.Define("pod", "kubepulse_workload_resource_limits",
-		"Sum of the container limits (app and sidecar containers) of the workload's Pending, Running and Unknown pods, in base units.",
-		collector.Gauge, "namespace", "workload_kind", "workload", "resource", "unit")
-	workloadPods = collector.Define("pod", "kubepulse_workload_pods",
-		"Pending, Running and Unknown pods of the workload (pods without a controller count under workload_kind=\"<none>\").",
-		collector.Gauge, "namespace", "workload_kind", "workload")
+	workloadRequests = catalog.WorkloadResourceRequests
+	workloadLimits   = catalog.WorkloadResourceLimits
+	workloadPods     = catalog.WorkloadPods
 )
 
 const (

@@ -19,32 +19,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kubepulse/kubepulse/collector"
+
+	"github.com/kubepulse/kubepulse/internal/catalog"
 )
 
 const name = "logs"
 
 var (
-	linesDef = collector.Define(name, "kubepulse_log_lines_total",
-		"Logical log lines read (P/F and docker split records joined), by stream; malformed records count under stream=\"unknown\".",
-		collector.Counter, "namespace", "pod", "container", "stream", "workload_kind", "workload")
-	matchesDef = collector.Define(name, "kubepulse_log_matches_total",
-		"Logical log lines matching a rule of --logs.rules-file; a line counts once per rule it matches.",
-		collector.Counter, "namespace", "pod", "container", "rule", "workload_kind", "workload")
-	bytesDef = collector.Define(name, "kubepulse_log_bytes_total",
-		"Bytes of log files read and accounted for.", collector.Counter, "namespace", "pod", "container", "workload_kind", "workload")
-	filesOpenDef = collector.Define(name, "kubepulse_log_files_open",
-		"Log files currently held open by the tailer.", collector.Gauge)
-	lagDef = collector.Define(name, "kubepulse_log_lag_bytes",
-		"Bytes on disk not yet read, as of the last directory scan.", collector.Gauge)
-	rotationsDef = collector.Define(name, "kubepulse_log_rotations_total",
-		"Rename rotations (N.log renamed to N.log.<suffix>) followed.", collector.Counter)
-	truncationsDef = collector.Define(name, "kubepulse_log_truncations_total",
-		"Truncations (copytruncate) detected: the file was read again from 0.", collector.Counter)
-	truncatedDef = collector.Define(name, "kubepulse_log_lines_truncated_total",
-		"Logical lines longer than --logs.max-line-bytes: counted and matched on their kept prefix.", collector.Counter)
-	errorsDef = collector.Define(name, "kubepulse_log_errors_total",
-		"Tailer errors by reason. Malformed records are still counted as lines and matched on their raw text.",
-		collector.Counter, "reason")
+	linesDef       = catalog.LogLinesTotal
+	matchesDef     = catalog.LogMatchesTotal
+	bytesDef       = catalog.LogBytesTotal
+	filesOpenDef   = catalog.LogFilesOpen
+	lagDef         = catalog.LogLagBytes
+	rotationsDef   = catalog.LogRotationsTotal
+	truncationsDef = catalog.LogTruncationsTotal
+	truncatedDef   = catalog.LogLinesTruncatedTotal
+	errorsDef      = catalog.LogErrorsTotal
 )
 
 var flagCfg Config
@@ -135,7 +125,7 @@ func (c *Collector) Ready() bool { return c.t.Ready() }
 // Update implements collector.Collector.
 func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 	t := c.t
-	ld, md, bd := linesDef.Desc(), matchesDef.Desc(), bytesDef.Desc()
+	ld, md, bd := collector.Desc(linesDef), collector.Desc(matchesDef), collector.Desc(bytesDef)
 	for _, ct := range t.snapshot() {
 		var wk, w string
 		if c.workload != nil {
@@ -154,13 +144,13 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 		ch <- prometheus.MustNewConstMetric(bd, prometheus.CounterValue, float64(ct.bytes.Load()), ct.namespace, ct.pod, ct.name, wk, w)
 	}
 	h := t.Health()
-	ch <- prometheus.MustNewConstMetric(filesOpenDef.Desc(), prometheus.GaugeValue, float64(h.FilesOpen))
-	ch <- prometheus.MustNewConstMetric(lagDef.Desc(), prometheus.GaugeValue, float64(h.LagBytes))
-	ch <- prometheus.MustNewConstMetric(rotationsDef.Desc(), prometheus.CounterValue, float64(h.Rotations))
-	ch <- prometheus.MustNewConstMetric(truncationsDef.Desc(), prometheus.CounterValue, float64(h.Truncations))
-	ch <- prometheus.MustNewConstMetric(truncatedDef.Desc(), prometheus.CounterValue, float64(h.TruncatedLines))
+	ch <- prometheus.MustNewConstMetric(collector.Desc(filesOpenDef), prometheus.GaugeValue, float64(h.FilesOpen))
+	ch <- prometheus.MustNewConstMetric(collector.Desc(lagDef), prometheus.GaugeValue, float64(h.LagBytes))
+	ch <- prometheus.MustNewConstMetric(collector.Desc(rotationsDef), prometheus.CounterValue, float64(h.Rotations))
+	ch <- prometheus.MustNewConstMetric(collector.Desc(truncationsDef), prometheus.CounterValue, float64(h.Truncations))
+	ch <- prometheus.MustNewConstMetric(collector.Desc(truncatedDef), prometheus.CounterValue, float64(h.TruncatedLines))
 	for _, n := range errReasonNames {
-		ch <- prometheus.MustNewConstMetric(errorsDef.Desc(), prometheus.CounterValue, float64(h.Errors[n]), n)
+		ch <- prometheus.MustNewConstMetric(collector.Desc(errorsDef), prometheus.CounterValue, float64(h.Errors[n]), n)
 	}
 	return nil
 }

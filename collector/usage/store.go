@@ -9,40 +9,23 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kubepulse/kubepulse/collector"
 	"github.com/kubepulse/kubepulse/collector/usage/kubelettext"
+
+	"github.com/kubepulse/kubepulse/internal/catalog"
 )
 
 const collectorName = "usage"
 
 var (
-	cpuDef = collector.Define(collectorName, "kubepulse_container_cpu_usage_seconds_total",
-		"Cumulative CPU time consumed by the container in core-seconds (kubelet /metrics/resource; with --usage.source=metrics-api an estimate integrated from metrics.k8s.io rates, see docs/usage.md).",
-		collector.Counter, "namespace", "pod", "container", "node", "workload_kind", "workload")
-	memDef = collector.Define(collectorName, "kubepulse_container_memory_working_set_bytes",
-		"Current working set of the container in bytes.",
-		collector.Gauge, "namespace", "pod", "container", "node", "workload_kind", "workload")
-	scrapeErrorsDef = collector.Define(collectorName, "kubepulse_kubelet_scrape_errors_total",
-		"Failed reads of a kubelet's usage endpoint (connection, TLS, HTTP status, timeout or unparseable body).",
-		collector.Counter, "node")
-	lastSuccessDef = collector.Define(collectorName, "kubepulse_kubelet_last_scrape_success_timestamp_seconds",
-		"Unix time of the last successful read of a kubelet's usage endpoint.",
-		collector.Gauge, "node")
-	scrapeDurationDef = collector.Define(collectorName, "kubepulse_kubelet_scrape_duration_seconds",
-		"Duration of the last read of a kubelet's usage endpoint, successful or not.",
-		collector.Gauge, "node")
-	badLinesDef = collector.Define(collectorName, "kubepulse_usage_bad_samples_total",
-		"Malformed lines (kubelet) or items (metrics-api) that were skipped.",
-		collector.Counter, "node")
-	apiErrorsDef = collector.Define(collectorName, "kubepulse_usage_metrics_api_errors_total",
-		"Failed lists of metrics.k8s.io PodMetrics or NodeMetrics (--usage.source=metrics-api).",
-		collector.Counter)
-	nodeCPUDef = collector.Define(collectorName, "kubepulse_node_cpu_usage_seconds_total",
-		"Cumulative CPU time used by the whole node in core-seconds, system daemons included (kubelet /metrics/resource node_cpu_usage_seconds_total; with --usage.source=metrics-api integrated from NodeMetrics rates).",
-		collector.Counter, "node")
-	nodeMemDef = collector.Define(collectorName, "kubepulse_node_memory_working_set_bytes",
-		"Working set of the whole node in bytes, system daemons included (kubelet /metrics/resource node_memory_working_set_bytes, or NodeMetrics).",
-		collector.Gauge, "node")
+	cpuDef            = catalog.ContainerCPUUsageSecondsTotal
+	memDef            = catalog.ContainerMemoryWorkingSetBytes
+	scrapeErrorsDef   = catalog.KubeletScrapeErrorsTotal
+	lastSuccessDef    = catalog.KubeletLastScrapeSuccessTimestampSeconds
+	scrapeDurationDef = catalog.KubeletScrapeDurationSeconds
+	badLinesDef       = catalog.UsageBadSamplesTotal
+	apiErrorsDef      = catalog.UsageMetricsAPIErrorsTotal
+	nodeCPUDef        = catalog.NodeCPUUsageSecondsTotal
+	nodeMemDef        = catalog.NodeMemoryWorkingSetBytes
 )
 
 var nodeCPUHeader, nodeMemHeader = nodeCPUDef.Header(), nodeMemDef.Header()
@@ -228,7 +211,7 @@ func (s *Store) renderHealthLocked() []byte {
 	}
 	sort.Strings(names)
 	b := make([]byte, 0, 64+len(names)*4*80)
-	fam := func(d *collector.MetricDef, val func(*nodeStats) (float64, bool)) {
+	fam := func(d *catalog.Family, val func(*nodeStats) (float64, bool)) {
 		headerDone := false
 		for _, n := range names {
 			v, ok := val(s.stats[n])

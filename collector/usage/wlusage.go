@@ -4,8 +4,9 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/kubepulse/kubepulse/collector"
 	"github.com/kubepulse/kubepulse/collector/usage/kubelettext"
+
+	"github.com/kubepulse/kubepulse/internal/catalog"
 )
 
 // Per-workload memory, summed here from the samples just read: a gauge sum
@@ -13,12 +14,8 @@ import (
 // workload series instead of 300k container series. See docs/usage.md for
 // the trade-off with the naming conventions.
 var (
-	wlMemDef = collector.Define(collectorName, "kubepulse_workload_memory_working_set_bytes",
-		"Sum of the working sets of the workload's containers that this exporter read (with --shard or per-node usage, sum by across instances gives the whole).",
-		collector.Gauge, "namespace", "workload_kind", "workload")
-	wlPodMaxDef = collector.Define(collectorName, "kubepulse_workload_pod_max_memory_working_set_bytes",
-		"Largest working set of one pod (the sum of its containers) among the workload's pods that this exporter read (max by across instances gives the whole).",
-		collector.Gauge, "namespace", "workload_kind", "workload")
+	wlMemDef    = catalog.WorkloadMemoryWorkingSetBytes
+	wlPodMaxDef = catalog.WorkloadPodMaxMemoryWorkingSetBytes
 )
 
 var wlMemHeader, wlPodMaxHeader = wlMemDef.Header(), wlPodMaxDef.Header()

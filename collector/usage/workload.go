@@ -4,8 +4,9 @@ import (
 	"hash/maphash"
 	"strconv"
 
-	"github.com/kubepulse/kubepulse/collector"
 	"github.com/kubepulse/kubepulse/collector/usage/kubelettext"
+
+	"github.com/kubepulse/kubepulse/internal/catalog"
 )
 
 // The ratios are computed here, from the usage just read and the limits the
@@ -13,12 +14,8 @@ import (
 // threshold on one series instead of a per-pod join in Prometheus. See
 // docs/usage.md for the trade-off with the naming conventions.
 var (
-	memRatioDef = collector.Define(collectorName, "kubepulse_container_memory_working_set_limit_ratio",
-		"Working set divided by the container's memory limit; only for containers with a memory limit.",
-		collector.Gauge, "namespace", "pod", "container", "workload_kind", "workload")
-	cpuRatioDef = collector.Define(collectorName, "kubepulse_container_cpu_usage_limit_ratio",
-		"CPU usage rate between the last two reads divided by the container's CPU limit; only for containers with a CPU limit, from the second read on.",
-		collector.Gauge, "namespace", "pod", "container", "workload_kind", "workload")
+	memRatioDef = catalog.ContainerMemoryWorkingSetLimitRatio
+	cpuRatioDef = catalog.ContainerCPUUsageLimitRatio
 )
 
 var memRatioHeader, cpuRatioHeader = memRatioDef.Header(), cpuRatioDef.Header()

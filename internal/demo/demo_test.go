@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubepulse/kubepulse/collector"
+	"github.com/kubepulse/kubepulse/internal/catalog"
 )
 
 func TestSimDeterministicAndShaped(t *testing.T) {
@@ -123,7 +123,7 @@ func TestEveryFamilyExposed(t *testing.T) {
 	_, base := demoForTest(t)
 	_, body := fetch(t, base+"/metrics")
 	text := string(body)
-	defs := collector.Definitions()
+	defs := catalog.All()
 	if len(defs) < 20 {
 		t.Fatalf("only %d metric definitions linked", len(defs))
 	}

@@ -22,15 +22,13 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/kubepulse/kubepulse/collector"
+	"github.com/kubepulse/kubepulse/internal/catalog"
 	"github.com/kubepulse/kubepulse/loadtest"
 )
 
 // DroppedDef counts requests of the profile that no worker could start
 // within --max-delay of their intended time.
-var DroppedDef = collector.Define("loadtest-generator", "kubepulse_loadtest_dropped_requests_total",
-	"Requests of kubepulse loadtest's arrival profile that were not sent because no worker was free in time (k6 dropped_iterations).",
-	collector.Counter, "run")
+var DroppedDef = catalog.LoadtestDroppedRequestsTotal
 
 // Config is one run.
 type Config struct {

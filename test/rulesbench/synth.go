@@ -82,8 +82,8 @@ var (
 
 // each calls emit for every series of the cluster, in a fixed order, so two
 // runs build the same data. Metric names and labels are the exporter's
-// (issue 2 and 4 schemas); TestSynthMatchesExporterDefinitions checks them
-// against the collectors' own definitions.
+// (issue 2 and 4 schemas); TestSynthMatchesCatalogue checks them
+// against the metric catalogue.
 func (s Scale) each(emit func(series)) {
 	job := s.Job
 	cluster := "kubepulse-0:9850" // the Deployment exporter's instance
@@ -164,10 +164,10 @@ func (s Scale) each(emit func(series)) {
 		put(wave, nodeUseMem[n]+2*gib, float64(n), "__name__", "kubepulse_node_memory_working_set_bytes", "node", node)
 		// Per-node DaemonSet exporter (logs collector): its own health.
 		inst := fmt.Sprintf("10.%d.%d.%d:9850", n/65536, (n/256)%256, n%256)
-		put(wave, 2*float64(s.Pods/s.Nodes), float64(n), "__name__", "kubepulse_log_files_open", "instance", inst, "node", node)
-		put(wave, 1000, float64(n), "__name__", "kubepulse_log_lag_bytes", "instance", inst, "node", node)
-		put(counter, 0, 0, "__name__", "kubepulse_log_rotations_total", "instance", inst, "node", node)
-		put(counter, 0, 0, "__name__", "kubepulse_log_truncations_total", "instance", inst, "node", node)
+		put(wave, 2*float64(s.Pods/s.Nodes), float64(n), "__name__", "kubepulse_log_files_open", "instance", inst)
+		put(wave, 1000, float64(n), "__name__", "kubepulse_log_lag_bytes", "instance", inst)
+		put(counter, 0, 0, "__name__", "kubepulse_log_rotations_total", "instance", inst)
+		put(counter, 0, 0, "__name__", "kubepulse_log_truncations_total", "instance", inst)
 		put(constant, 1, 0, "__name__", "kubepulse_scrape_collector_success", "instance", inst, "collector", "logs")
 		put(wave, 0.01, float64(n), "__name__", "kubepulse_scrape_collector_duration_seconds", "instance", inst, "collector", "logs")
 	}
