@@ -57,13 +57,12 @@ type Flagger interface {
 	Flag(name, help string) *kingpin.FlagClause
 }
 
-// Factory builds a collector after flags are parsed.
-type Factory func(logger log.Logger) (Collector, error)
-
 type registration struct {
+	spec           Spec
+	seq            int // registration order, for stable messages
 	name           string
 	defaultEnabled bool
-	factory        Factory
+	factory        func(Env) (Collector, error)
 	enabled        *bool
 	explicit       bool // --collector.<name> or --no-collector.<name> was given
 }
@@ -89,8 +88,7 @@ func (r *registration) on() (bool, string) {
 }
 
 // ErrDisabled is returned by a factory whose collector has nothing to do
-// given the other flags (for example usage when no cluster collector runs).
-// Build skips it and logs why instead of failing.
+// given the other flags. Build skips it and logs why instead of failing.
 var ErrDisabled = errors.New("collector disabled")
 
 var (
@@ -99,19 +97,20 @@ var (
 	flagFuncs     []func(Flagger)
 )
 
-// Register adds a collector. It is called from init in the collector's package.
-func Register(name string, defaultEnabled bool, factory Factory) {
+// register adds a collector from its parts; Register is the public form.
+func register(name string, defaultEnabled bool, factory func(Env) (Collector, error)) *registration {
 	regMu.Lock()
 	defer regMu.Unlock()
 	if _, ok := registrations[name]; ok {
 		panic(fmt.Sprintf("collector: %q registered twice", name))
 	}
-	registrations[name] = &registration{name: name, defaultEnabled: defaultEnabled, factory: factory}
+	r := &registration{name: name, seq: len(registrations), defaultEnabled: defaultEnabled, factory: factory}
+	registrations[name] = r
+	return r
 }
 
-// RegisterFlags adds flags that belong to a collector package (for example
-// --kubeconfig for the cluster collectors). They are bound when AddFlags runs.
-func RegisterFlags(f func(Flagger)) {
+// registerFlags adds a function declaring flags; AddFlags runs it.
+func registerFlags(f func(Flagger)) {
 	regMu.Lock()
 	defer regMu.Unlock()
 	flagFuncs = append(flagFuncs, f)
@@ -147,8 +146,7 @@ func AddFlags(cmd Flagger) {
 
 // Enabled reports whether flags enable the named collector (--collector.X,
 // its input flag, --collector.disable-defaults; its default when flags were
-// not bound). It says nothing about whether it then steps aside. Factories
-// use it to depend on others.
+// not bound). It says nothing about whether it then steps aside.
 func Enabled(name string) bool {
 	regMu.Lock()
 	defer regMu.Unlock()
@@ -158,40 +156,6 @@ func Enabled(name string) bool {
 	}
 	on, _ := r.on()
 	return on
-}
-
-// Explicit reports whether the user gave --collector.<name> or
-// --no-collector.<name>, as opposed to relying on the default.
-func Explicit(name string) bool {
-	regMu.Lock()
-	defer regMu.Unlock()
-	r, ok := registrations[name]
-	return ok && r.explicit
-}
-
-var (
-	sharedLoggerMu sync.Mutex
-	sharedLogger   = log.NewNopLogger()
-	generation     uint64
-)
-
-// Generation counts Build calls. A source shared by several collectors is
-// cached per generation, so that a second exporter in the same process (tests,
-// a restart after a config change) never inherits the first one's stopped
-// informers or old flags.
-func Generation() uint64 {
-	sharedLoggerMu.Lock()
-	defer sharedLoggerMu.Unlock()
-	return generation
-}
-
-// SharedLogger returns the logger Build was given, without any collector
-// key: for sources shared by several collectors, whose lines would otherwise
-// carry the name of whichever collector happened to be built first.
-func SharedLogger() log.Logger {
-	sharedLoggerMu.Lock()
-	defer sharedLoggerMu.Unlock()
-	return sharedLogger
 }
 
 // Names returns the registered collector names, sorted.
@@ -220,10 +184,9 @@ func Build(logger log.Logger, only []string) (*Set, error) {
 	}
 	regMu.Unlock()
 
-	sharedLoggerMu.Lock()
-	sharedLogger = logger
-	generation++
-	sharedLoggerMu.Unlock()
+	// One cluster per Build: a second exporter in the same process (tests)
+	// never inherits the first one's stopped informers or old flags.
+	cluster := clusterOnce(logger)
 
 	want := map[string]bool{}
 	for _, n := range only {
@@ -253,10 +216,10 @@ func Build(logger log.Logger, only []string) (*Set, error) {
 		if via != "" {
 			level.Info(logger).Log("msg", "collector enabled by its input flag", "collector", r.name, "flag", "--"+via)
 		}
-		c, err := r.factory(log.With(logger, "collector", r.name))
 		// A collector the user asked for (by name or by its input flag)
 		// must run; one that is only on by default steps aside.
 		asked := r.explicit || via != ""
+		c, err := r.build(logger, cluster, r.explicit)
 		if errors.Is(err, ErrDisabled) || (IsUnavailable(err) && !asked) {
 			skipped.add(r.name, err)
 			continue

@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"testing"
 
@@ -57,17 +56,13 @@ func TestRegistrationFlags(t *testing.T) {
 		}
 		flagFuncs = flagFuncs[:nFlags]
 	})
-	Register("zz_on", true, func(log.Logger) (Collector, error) { return constCollector{}, nil })
-	Register("zz_off", false, func(log.Logger) (Collector, error) { return constCollector{}, nil })
-	Register("zz_broken", false, func(log.Logger) (Collector, error) { return nil, errors.New("bad flag value") })
-	Register("zz_follower", true, func(log.Logger) (Collector, error) {
-		if !Explicit("zz_follower") && !Enabled("zz_on") {
-			return nil, fmt.Errorf("nothing to follow: %w", ErrDisabled)
-		}
-		return constCollector{}, nil
-	})
+	registerLogger("zz_on", true, func(log.Logger) (Collector, error) { return constCollector{}, nil })
+	registerLogger("zz_off", false, func(log.Logger) (Collector, error) { return constCollector{}, nil })
+	registerLogger("zz_broken", false, func(log.Logger) (Collector, error) { return nil, errors.New("bad flag value") })
 	var extra string
-	RegisterFlags(func(f Flagger) { f.Flag("zz.extra", "test flag").StringVar(&extra) })
+	Register(Spec{Name: "zz_follower", Default: true, OnlyWith: []string{"zz_on"},
+		Flags: func(f Flagger) { f.Flag("zz.extra", "test flag").StringVar(&extra) },
+		New:   func(Env) (Collector, error) { return constCollector{}, nil }})
 
 	tests := []struct {
 		args    []string
@@ -75,6 +70,7 @@ func TestRegistrationFlags(t *testing.T) {
 		wantErr bool
 	}{
 		{args: nil, want: []string{"zz_follower", "zz_on"}},
+		// zz_follower is OnlyWith zz_on: without it, it steps aside unless named.
 		{args: []string{"--no-collector.zz_on", "--collector.zz_off"}, want: []string{"zz_off"}},
 		{args: []string{"--no-collector.zz_on", "--collector.zz_follower"}, want: []string{"zz_follower"}},
 		{args: []string{"--collector.zz_broken"}, wantErr: true},
@@ -111,4 +107,9 @@ func TestRegistrationFlags(t *testing.T) {
 	if _, err := Build(log.NewNopLogger(), []string{"nope"}); err == nil {
 		t.Fatal("Build accepted an unknown collector name")
 	}
+}
+
+// registerLogger registers a collector whose factory needs only a logger.
+func registerLogger(name string, on bool, f func(log.Logger) (Collector, error)) {
+	register(name, on, func(e Env) (Collector, error) { return f(e.Logger) })
 }

@@ -26,21 +26,21 @@ var (
 	checks          []func() error
 )
 
-// EnabledBy declares flags that say where a collector reads from (without
+// enabledBy declares flags that say where a collector reads from (without
 // the leading "--"). Giving one of them on the command line enables the
 // collector, so a user never has to repeat it with --collector.<name>. The
-// flags must be declared through RegisterFlags; AddFlags panics otherwise.
-func EnabledBy(collectorName string, flags ...string) {
+// flags must be declared by some Spec.Flags; AddFlags panics otherwise.
+func enabledBy(collectorName string, flags ...string) {
 	regMu.Lock()
 	defer regMu.Unlock()
 	inputFlags[collectorName] = append(inputFlags[collectorName], flags...)
 }
 
-// RegisterCheck adds a validation of a package's flags that Build runs
-// before any collector is built. Its errors name the flag and are returned
-// as they are: flags of a source shared by several collectors belong to none
-// of them.
-func RegisterCheck(f func() error) {
+// registerCheck adds a validation of flags that Build runs before any
+// collector is built. Its errors name the flag and are returned as they
+// are: flags of a source shared by several collectors belong to none of
+// them.
+func registerCheck(f func() error) {
 	regMu.Lock()
 	defer regMu.Unlock()
 	checks = append(checks, f)
@@ -58,11 +58,11 @@ func runChecks() error {
 	return nil
 }
 
-// SharedFlags declares flags (without "--") that configure a source several
-// collectors share, such as --kubeconfig. A flag named "<collector>.*" needs
-// no declaration. Build warns about such flags given while none of their
-// collectors runs: they would do nothing.
-func SharedFlags(collectors []string, flags ...string) {
+// shareFlags declares flags (without "--") that configure a source several
+// collectors share. The cluster flags need no declaration (Spec.NeedsCluster
+// says it), nor does a flag named "<collector>.*". Build warns about such
+// flags given while none of their collectors runs: they would do nothing.
+func shareFlags(collectors []string, flags ...string) {
 	regMu.Lock()
 	defer regMu.Unlock()
 	for _, f := range flags {
@@ -98,13 +98,13 @@ func (w flagWatcher) Flag(name, help string) *kingpin.FlagClause {
 	return w.Flagger.Flag(name, help).IsSetByUser(p)
 }
 
-// mustHaveSeenAll catches an EnabledBy naming a flag nobody declares: that
+// mustHaveSeenAll catches a Spec.EnabledBy naming a flag nobody declares: that
 // input would silently never enable anything.
 func (w flagWatcher) mustHaveSeenAll() {
 	for _, fs := range inputFlags {
 		for _, f := range fs {
 			if flagGiven[f] == nil {
-				panic(fmt.Sprintf("collector: EnabledBy names --%s, which no collector package declares", f))
+				panic(fmt.Sprintf("collector: Spec.EnabledBy names --%s, which no collector package declares", f))
 			}
 		}
 	}
@@ -131,6 +131,9 @@ func warnUnused(logger log.Logger, s *Set) {
 			continue
 		}
 		owners := sharedFlags[f]
+		if owners == nil {
+			owners = clusterOwners(f)
+		}
 		if owners == nil {
 			if i := strings.IndexByte(f, '.'); i > 0 && registrations[f[:i]] != nil {
 				owners = []string{f[:i]}

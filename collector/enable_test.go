@@ -46,25 +46,25 @@ func TestInputFlagsDefaultsAndAbsentSources(t *testing.T) {
 		noSource := func(log.Logger) (Collector, error) {
 			return nil, Unavailable(errors.New("no cluster here; give --zz.kubeconfig"))
 		}
-		Register("zz_on", true, ok)
-		Register("zz_in", false, ok)
-		Register("zz_far1", true, noSource)
-		Register("zz_far2", true, noSource)
-		Register("zz_farin", false, noSource)
-		Register("zz_follow", false, func(log.Logger) (Collector, error) {
+		registerLogger("zz_on", true, ok)
+		registerLogger("zz_in", false, ok)
+		registerLogger("zz_far1", true, noSource)
+		registerLogger("zz_far2", true, noSource)
+		registerLogger("zz_farin", false, noSource)
+		registerLogger("zz_follow", false, func(log.Logger) (Collector, error) {
 			return nil, fmt.Errorf("nothing to follow (give --collector.zz_follow to force it): %w", ErrDisabled)
 		})
 		var path, farPath, kc, opt string
-		RegisterFlags(func(f Flagger) {
+		registerFlags(func(f Flagger) {
 			f.Flag("zz.path", "input").StringVar(&path)
 			f.Flag("zz_in.opt", "an option of zz_in").StringVar(&opt)
 			f.Flag("zz.far-path", "input").StringVar(&farPath)
 			f.Flag("zz.kubeconfig", "source").StringVar(&kc)
 		})
-		EnabledBy("zz_in", "zz.path")
-		EnabledBy("zz_farin", "zz.far-path")
-		SharedFlags([]string{"zz_far1", "zz_far2"}, "zz.kubeconfig")
-		RegisterCheck(func() error { return checkErr })
+		enabledBy("zz_in", "zz.path")
+		enabledBy("zz_farin", "zz.far-path")
+		shareFlags([]string{"zz_far1", "zz_far2"}, "zz.kubeconfig")
+		registerCheck(func() error { return checkErr })
 	})
 
 	tests := []struct {
@@ -149,9 +149,9 @@ func TestInputFlagsDefaultsAndAbsentSources(t *testing.T) {
 
 func TestHelpSaysWhichFlagEnables(t *testing.T) {
 	registerTemp(t, func() {
-		Register("zz_in", false, func(log.Logger) (Collector, error) { return constCollector{}, nil })
-		RegisterFlags(func(f Flagger) { f.Flag("zz.path", "input").String() })
-		EnabledBy("zz_in", "zz.path")
+		registerLogger("zz_in", false, func(log.Logger) (Collector, error) { return constCollector{}, nil })
+		registerFlags(func(f Flagger) { f.Flag("zz.path", "input").String() })
+		enabledBy("zz_in", "zz.path")
 	})
 	app := kingpin.New("t", "")
 	AddFlags(app)
@@ -163,8 +163,8 @@ func TestHelpSaysWhichFlagEnables(t *testing.T) {
 
 func TestEnabledByUndeclaredFlagPanics(t *testing.T) {
 	registerTemp(t, func() {
-		Register("zz_in", false, func(log.Logger) (Collector, error) { return constCollector{}, nil })
-		EnabledBy("zz_in", "zz.typo")
+		registerLogger("zz_in", false, func(log.Logger) (Collector, error) { return constCollector{}, nil })
+		enabledBy("zz_in", "zz.typo")
 	})
 	defer func() {
 		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "--zz.typo") {

@@ -1,6 +1,11 @@
 // Package all imports every collector package so that their init functions
-// register them. Each collector package adds a file here with one blank
-// import, so parallel work never edits the same file. A collector that reads
-// from a path the user gives (--logs.path, --loadtest.file) also declares
-// that flag here with collector.EnabledBy, so the flag alone enables it.
+// register them. It holds blank imports only: everything else about a
+// collector lives in its package's register.go.
 package all
+
+import (
+	_ "github.com/kubepulse/kubepulse/collector/cluster"  // cluster access; node, pod, hpa
+	_ "github.com/kubepulse/kubepulse/collector/loadtest" // loadtest
+	_ "github.com/kubepulse/kubepulse/collector/logs"     // logs
+	_ "github.com/kubepulse/kubepulse/collector/usage"    // usage
+)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 
-	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kubepulse/kubepulse/collector"
@@ -16,18 +15,6 @@ var (
 	sourceUp       = catalog.SourceUp
 	sourceLastSync = catalog.SourceLastSyncTimestampSeconds
 )
-
-func init() {
-	for name, mk := range map[string]func(*Source) *Collector{"node": NewNodeCollector, "pod": NewPodCollector, "hpa": NewHPACollector} {
-		collector.Register(name, true, func(log.Logger) (collector.Collector, error) {
-			s, err := Shared(collector.SharedLogger())
-			if err != nil {
-				return nil, err
-			}
-			return mk(s), nil
-		})
-	}
-}
 
 // Collector serves one kind's pre-rendered store plus the status of the
 // sources it reports.

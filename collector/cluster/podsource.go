@@ -207,12 +207,6 @@ func (s *Source) rewireOwner(st *podState) {
 	}
 }
 
-// ContainerInfo is what the usage collector looks up about a container.
-type ContainerInfo struct {
-	WorkloadKind, Workload string
-	CPULimit, MemoryLimit  float64 // cores and bytes; 0 when unset
-}
-
 // Container returns the workload and limits of a container of a pod known
 // to the pod list-watch; ok is false for an unknown pod.
 func (s *Source) Container(namespace, pod, container string) (ci ContainerInfo, ok bool) {

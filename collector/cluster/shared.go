@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"context"
-	"fmt"
-	"github.com/kubepulse/kubepulse/collector"
 	"hash/fnv"
 	"sync"
 	"sync/atomic"
@@ -15,49 +13,18 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/kubepulse/kubepulse/collector"
 )
 
-// NodeInfo is what the usage collector needs to reach a kubelet.
-type NodeInfo struct {
-	Name, InternalIP string
-	KubeletPort      int32 // status.daemonEndpoints.kubeletEndpoint.Port, 10250 when unset
-}
-
-var (
-	sharedMu  sync.Mutex
-	sharedSrc *Source
-	sharedGen uint64 // collector.Generation the source was built for
+// NodeInfo and ContainerInfo are the framework's types: Source is the
+// collector.Cluster of the binary.
+type (
+	NodeInfo      = collector.NodeInfo
+	ContainerInfo = collector.ContainerInfo
 )
 
-// Shared returns the process-wide cluster source, built from the cluster flags on first use.
-// Every cluster-backed collector (node, pod, hpa, usage) shares one set of informers.
-func Shared(logger log.Logger) (*Source, error) {
-	sharedMu.Lock()
-	defer sharedMu.Unlock()
-	if sharedSrc != nil && sharedGen == collector.Generation() {
-		return sharedSrc, nil
-	}
-	sharedSrc = nil
-	cfg := configFromFlags()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	rc, err := restConfig(cfg.Kubeconfig)
-	if err != nil {
-		return nil, err
-	}
-	client, err := kubernetes.NewForConfig(protobufConfig(rc))
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %s", oneLine(err.Error()))
-	}
-	meta, err := metadata.NewForConfig(rc)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes metadata client: %s", oneLine(err.Error()))
-	}
-	sharedSrc = NewSource(cfg, rc, client, meta, log.With(logger, "source", "cluster"))
-	sharedGen = collector.Generation()
-	return sharedSrc, nil
-}
+var _ collector.Cluster = (*Source)(nil)
 
 // Kinds of objects the source can watch; collectors ask for what they need
 // before Start.
@@ -99,7 +66,7 @@ type Source struct {
 }
 
 // NewSource builds a source from explicit clients (tests, the integration
-// tier); Shared builds the process-wide one from flags.
+// tier); newCluster builds the exporter's one from flags.
 func NewSource(cfg Config, rc *rest.Config, client kubernetes.Interface, meta metadata.Interface, logger log.Logger) *Source {
 	if cfg.TotalShards < 1 {
 		cfg.TotalShards = 1
@@ -175,6 +142,13 @@ func (s *Source) Nodes() []NodeInfo {
 	}
 	return out
 }
+
+// Client returns the typed API client.
+func (s *Source) Client() kubernetes.Interface { return s.client }
+
+// Selects reports whether the namespace passes --namespaces and
+// --namespaces-denylist and the UID falls in this shard.
+func (s *Source) Selects(namespace, uid string) bool { return s.nsAllowed(namespace) && s.owns(uid) }
 
 // RESTConfig returns the client config (kubeconfig or in-cluster).
 func (s *Source) RESTConfig() *rest.Config { return s.rest }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -20,76 +19,10 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/kubepulse/kubepulse/collector"
 	"github.com/kubepulse/kubepulse/internal/tail"
 	"github.com/kubepulse/kubepulse/loadtest"
 	"github.com/kubepulse/kubepulse/loadtest/parse"
 )
-
-const name = "loadtest"
-
-// Config is the collector's configuration; flags fill it.
-type Config struct {
-	Files []string // glob patterns
-	// RunLabel labels every file's samples; empty derives the run from the
-	// file (Gatling's RUN record, else the file name).
-	RunLabel         string
-	Transactions     parse.TransactionMode
-	TransactionLabel *regexp.Regexp
-	Location         *time.Location // of JMeter formatted timestamps
-	Rescan           time.Duration  // how often the globs are expanded again
-	Poll             time.Duration  // tail poll interval (inotify wakes it earlier)
-}
-
-var flags struct {
-	files        []string
-	runLabel     string
-	transactions string
-	txnLabel     string
-	timezone     string
-	rescan, poll time.Duration
-}
-
-func init() {
-	collector.Register(name, false, func(logger log.Logger) (collector.Collector, error) {
-		cfg, err := configFromFlags()
-		if err != nil {
-			return nil, err
-		}
-		return New(logger, cfg)
-	})
-	collector.RegisterFlags(func(f collector.Flagger) {
-		// kingpin appends repeated values and leaves flags without a default
-		// alone, so a second parse in one process (tests) starts clean here.
-		flags.files, flags.runLabel, flags.txnLabel, flags.timezone = nil, "", "", ""
-		f.Flag("loadtest.file", "Load-test result file glob to tail (JMeter .jtl/.csv/.xml, Gatling simulation.log text or >=3.13 binary, k6 --out json/csv, .gz too); repeatable. Files appearing later are picked up.").StringsVar(&flags.files)
-		f.Flag("loadtest.run-label", "Value of the run label for every file. Default: Gatling's run (simulation id and start), else the file name without extensions.").StringVar(&flags.runLabel)
-		f.Flag("loadtest.jmeter-transactions", "JMeter transaction-controller rows and Gatling groups: exclude (count each request once), include (also count transactions under their own label) or only.").Default("exclude").EnumVar(&flags.transactions, "exclude", "include", "only")
-		f.Flag("loadtest.jmeter-transaction-label", "Regular expression: JMeter rows whose label matches are transactions too (besides those with JMeter's 'Number of samples in transaction' message).").StringVar(&flags.txnLabel)
-		f.Flag("loadtest.jmeter-timezone", "Time zone of JMeter timeStamp values written as dates (they carry none), e.g. UTC or Europe/Berlin. Default: the exporter's local zone.").StringVar(&flags.timezone)
-		f.Flag("loadtest.rescan-interval", "How often the --loadtest.file globs are expanded to find new files.").Default("5s").DurationVar(&flags.rescan)
-		f.Flag("loadtest.poll-interval", "How often a tailed file is checked for new data when no inotify event arrives.").Default("250ms").DurationVar(&flags.poll)
-	})
-}
-
-func configFromFlags() (Config, error) {
-	cfg := Config{Files: flags.files, RunLabel: flags.runLabel, Rescan: flags.rescan, Poll: flags.poll}
-	var err error
-	if cfg.Transactions, err = parse.ParseTransactionMode(flags.transactions); err != nil {
-		return cfg, fmt.Errorf("--loadtest.jmeter-transactions: %w", err)
-	}
-	if flags.txnLabel != "" {
-		if cfg.TransactionLabel, err = regexp.Compile(flags.txnLabel); err != nil {
-			return cfg, fmt.Errorf("--loadtest.jmeter-transaction-label: %w", err)
-		}
-	}
-	if flags.timezone != "" {
-		if cfg.Location, err = time.LoadLocation(flags.timezone); err != nil {
-			return cfg, fmt.Errorf("--loadtest.jmeter-timezone: %w", err)
-		}
-	}
-	return cfg, nil
-}
 
 // Collector tails result files into a loadtest.Metrics.
 type Collector struct {

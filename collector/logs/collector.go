@@ -15,15 +15,12 @@ import (
 	"context"
 
 	"github.com/go-kit/log"
-	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kubepulse/kubepulse/collector"
 
 	"github.com/kubepulse/kubepulse/internal/catalog"
 )
-
-const name = "logs"
 
 var (
 	linesDef       = catalog.LogLinesTotal
@@ -37,49 +34,9 @@ var (
 	errorsDef      = catalog.LogErrorsTotal
 )
 
-var flagCfg Config
-
-func init() {
-	collector.RegisterFlags(func(f collector.Flagger) {
-		f.Flag("logs.path", "Kubelet pod log root: <namespace>_<pod>_<uid>/<container>/<N>.log.").
-			Default("/var/log/pods").StringVar(&flagCfg.Path)
-		f.Flag("logs.rules-file", "YAML rules file: rules: [{name, regex, streams?: [stdout|stderr]}]. Empty: the default rules (docs/logs.md).").
-			Default("").StringVar(&flagCfg.RulesFile)
-		f.Flag("logs.positions-file", "Where read positions are kept across restarts. Empty disables it.").
-			Default("/var/lib/kubepulse/log-positions.json").StringVar(&flagCfg.PositionsFile)
-		f.Flag("logs.positions-sync-interval", "How often the positions file is written (it is also written at shutdown).").
-			Default("5s").DurationVar(&flagCfg.PositionsSync)
-		f.Flag("logs.max-line-bytes", "Longest logical line kept; longer lines are cut, counted, and matched on their prefix.").
-			Default("65536").IntVar(&flagCfg.MaxLineBytes)
-		f.Flag("logs.poll-interval", "Full rescan interval; inotify triggers scans sooner when available.").
-			Default("500ms").DurationVar(&flagCfg.Poll)
-		f.Flag("logs.series-ttl", "How long series of a container whose log directory is gone are kept.").
-			Default("10m").DurationVar(&flagCfg.SeriesTTL)
-	})
-	collector.Register(name, false, func(logger log.Logger) (collector.Collector, error) {
-		c, err := New(flagCfg, logger)
-		if err != nil || ClusterWorkloads == nil {
-			return c, err
-		}
-		w, start, err := ClusterWorkloads()
-		if err != nil {
-			level.Info(logger).Log("msg", "log counters get empty workload labels: the pods of this node cannot be looked up", "reason", err)
-			return c, nil
-		}
-		c.SetWorkloads(w, start)
-		return c, nil
-	})
-}
-
 // WorkloadFunc returns a pod's workload_kind and workload; ok is false when
 // the pod is not known.
 type WorkloadFunc func(namespace, pod string) (kind, workload string, ok bool)
-
-// ClusterWorkloads, when set (by the exporter's wiring), gives the lookup
-// of the node's pods and the function that starts it. The log files carry
-// no workload; only an exporter that watches its node's pods (--node) can
-// add it.
-var ClusterWorkloads func() (WorkloadFunc, func(context.Context) error, error)
 
 // Collector exposes a Tailer's counters.
 type Collector struct {

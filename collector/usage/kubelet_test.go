@@ -110,8 +110,8 @@ func (c *cluster) remove(node string) {
 	c.mu.Unlock()
 }
 
-func (c *cluster) flags() Flags {
-	return Flags{Source: SourceKubelet, Interval: time.Minute, Kubelet: KubeletConfig{
+func (c *cluster) flags() Config {
+	return Config{Source: SourceKubelet, Interval: time.Minute, Kubelet: KubeletConfig{
 		Path: kubelettest.Path, Timeout: 2 * time.Second, Concurrency: 4, TokenFile: c.tokFile, CAFile: c.caFile,
 	}}
 }
@@ -125,7 +125,7 @@ func TestKubeletSource(t *testing.T) {
 	tests := []struct {
 		name  string
 		nodes []string
-		setup func(t *testing.T, c *cluster, f *Flags, d *Deps)
+		setup func(t *testing.T, c *cluster, f *Config, d *Deps)
 		// between runs two rounds with this in between, when set
 		between func(t *testing.T, c *cluster)
 		want    map[string]float64 // must be present with these values
@@ -135,7 +135,7 @@ func TestKubeletSource(t *testing.T) {
 		{
 			name:  "values and labels from two nodes over verified TLS with a token",
 			nodes: []string{"node-a", "node-b"},
-			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) {
+			setup: func(t *testing.T, c *cluster, f *Config, d *Deps) {
 				c.fakes["node-a"].SetContainers(app, sidecar)
 				c.fakes["node-b"].SetContainers(dns)
 			},
@@ -162,7 +162,7 @@ func TestKubeletSource(t *testing.T) {
 		{
 			name:  "a node that times out counts an error and does not block the others",
 			nodes: []string{"node-a", "slow"},
-			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) {
+			setup: func(t *testing.T, c *cluster, f *Config, d *Deps) {
 				f.Kubelet.Timeout = 300 * time.Millisecond
 				f.Kubelet.Concurrency = 1 // the slow node must not hold the only worker past its timeout
 				c.fakes["node-a"].SetContainers(app)
@@ -179,7 +179,7 @@ func TestKubeletSource(t *testing.T) {
 		{
 			name:  "wrong token gets 401 and counts an error",
 			nodes: []string{"node-a"},
-			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) {
+			setup: func(t *testing.T, c *cluster, f *Config, d *Deps) {
 				c.fakes["node-a"].SetContainers(app)
 				c.fakes["node-a"].SetToken("another")
 			},
@@ -197,7 +197,7 @@ func TestKubeletSource(t *testing.T) {
 		{
 			name:  "rotated token file is re-read",
 			nodes: []string{"node-a"},
-			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) { c.fakes["node-a"].SetContainers(app) },
+			setup: func(t *testing.T, c *cluster, f *Config, d *Deps) { c.fakes["node-a"].SetContainers(app) },
 			between: func(t *testing.T, c *cluster) {
 				c.fakes["node-a"].SetToken("rotated")
 				if err := os.WriteFile(c.tokFile, []byte("rotated"), 0o600); err != nil {
@@ -209,7 +209,7 @@ func TestKubeletSource(t *testing.T) {
 		{
 			name:  "unreadable token file falls back to the kubeconfig token",
 			nodes: []string{"node-a"},
-			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) {
+			setup: func(t *testing.T, c *cluster, f *Config, d *Deps) {
 				c.fakes["node-a"].SetContainers(app)
 				f.Kubelet.TokenFile = filepath.Join(t.TempDir(), "missing")
 				f.Kubelet.FallbackToken = token
@@ -219,7 +219,7 @@ func TestKubeletSource(t *testing.T) {
 		{
 			name:  "garbage body is an error for the node",
 			nodes: []string{"node-a", "node-b"},
-			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) {
+			setup: func(t *testing.T, c *cluster, f *Config, d *Deps) {
 				c.fakes["node-a"].SetBody([]byte("<html><body>502 Bad Gateway</body></html>\n"))
 				c.fakes["node-b"].SetContainers(dns)
 			},
@@ -232,7 +232,7 @@ func TestKubeletSource(t *testing.T) {
 		{
 			name:  "malformed lines are counted and skipped, good lines kept",
 			nodes: []string{"node-a"},
-			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) {
+			setup: func(t *testing.T, c *cluster, f *Config, d *Deps) {
 				body := string(kubelettest.Render([]kubelettest.Container{app}, time.Now()))
 				body = strings.Replace(body, "node_cpu_usage_seconds_total ", "node_cpu_usage_seconds_total{ ", 1)
 				body += "container_memory_working_set_bytes{container=\"x\",namespace=\"shop\",pod=\"web-0\"} lots\n"
@@ -248,7 +248,7 @@ func TestKubeletSource(t *testing.T) {
 		{
 			name:  "HTTP 500 counts an error",
 			nodes: []string{"node-a"},
-			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) {
+			setup: func(t *testing.T, c *cluster, f *Config, d *Deps) {
 				c.fakes["node-a"].SetContainers(app)
 				c.fakes["node-a"].SetStatus(http.StatusInternalServerError)
 			},
@@ -258,7 +258,7 @@ func TestKubeletSource(t *testing.T) {
 		{
 			name:  "unverifiable certificate without a CA is an error",
 			nodes: []string{"node-a"},
-			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) {
+			setup: func(t *testing.T, c *cluster, f *Config, d *Deps) {
 				c.fakes["node-a"].SetContainers(app)
 				f.Kubelet.CAFile = ""
 			},
@@ -268,7 +268,7 @@ func TestKubeletSource(t *testing.T) {
 		{
 			name:  "insecure-skip-verify accepts a self-signed kubelet",
 			nodes: []string{"node-a"},
-			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) {
+			setup: func(t *testing.T, c *cluster, f *Config, d *Deps) {
 				c.fakes["node-a"].SetContainers(app)
 				f.Kubelet.CAFile = ""
 				f.Kubelet.InsecureSkipVerify = true
@@ -278,7 +278,7 @@ func TestKubeletSource(t *testing.T) {
 		{
 			name:  "removed node: its series and counters go away",
 			nodes: []string{"node-a", "node-b"},
-			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) {
+			setup: func(t *testing.T, c *cluster, f *Config, d *Deps) {
 				c.fakes["node-a"].SetContainers(app)
 				c.fakes["node-b"].SetContainers(dns)
 			},
@@ -293,7 +293,7 @@ func TestKubeletSource(t *testing.T) {
 		{
 			name:  "removed pod: its series go away",
 			nodes: []string{"node-a"},
-			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) {
+			setup: func(t *testing.T, c *cluster, f *Config, d *Deps) {
 				c.fakes["node-a"].SetContainers(app, dns)
 			},
 			between: func(t *testing.T, c *cluster) { c.fakes["node-a"].SetContainers(app) },
@@ -303,7 +303,7 @@ func TestKubeletSource(t *testing.T) {
 		{
 			name:  "failing node keeps its last usage within the staleness limit",
 			nodes: []string{"node-a"},
-			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) { c.fakes["node-a"].SetContainers(app) },
+			setup: func(t *testing.T, c *cluster, f *Config, d *Deps) { c.fakes["node-a"].SetContainers(app) },
 			between: func(t *testing.T, c *cluster) {
 				c.fakes["node-a"].SetStatus(http.StatusServiceUnavailable)
 			},
@@ -312,7 +312,7 @@ func TestKubeletSource(t *testing.T) {
 		{
 			name:  "failing node loses its usage past the staleness limit",
 			nodes: []string{"node-a"},
-			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) {
+			setup: func(t *testing.T, c *cluster, f *Config, d *Deps) {
 				c.fakes["node-a"].SetContainers(app)
 				f.Interval = time.Nanosecond // stale after 3ns: already stale at the second round
 			},
@@ -325,7 +325,7 @@ func TestKubeletSource(t *testing.T) {
 		{
 			name:  "DaemonSet mode reads only the local kubelet",
 			nodes: []string{"node-a", "node-b"},
-			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) {
+			setup: func(t *testing.T, c *cluster, f *Config, d *Deps) {
 				c.fakes["node-a"].SetContainers(app)
 				c.fakes["node-b"].SetContainers(dns)
 				d.NodeName = "node-b"
@@ -341,7 +341,7 @@ func TestKubeletSource(t *testing.T) {
 		{
 			name:  "kubelet timestamps passed through on request",
 			nodes: []string{"node-a"},
-			setup: func(t *testing.T, c *cluster, f *Flags, d *Deps) {
+			setup: func(t *testing.T, c *cluster, f *Config, d *Deps) {
 				c.fakes["node-a"].SetBody([]byte(`container_cpu_usage_seconds_total{container="c",namespace="n",pod="p"} 3 1700000000123` + "\n"))
 				f.Kubelet.Timestamps = true
 			},
@@ -403,14 +403,14 @@ func TestNewRejectsBadFlags(t *testing.T) {
 	nodes := func() []Node { return nil }
 	tests := []struct {
 		name string
-		f    Flags
+		f    Config
 		want string
 	}{
-		{"zero interval", Flags{Source: SourceKubelet, Interval: 0}, "--usage.interval"},
-		{"zero concurrency", Flags{Source: SourceKubelet, Interval: time.Second, Kubelet: KubeletConfig{Timeout: time.Second}}, "--usage.kubelet-concurrency"},
-		{"zero timeout", Flags{Source: SourceKubelet, Interval: time.Second, Kubelet: KubeletConfig{Concurrency: 1}}, "--usage.kubelet-timeout"},
-		{"missing CA file", Flags{Source: SourceKubelet, Interval: time.Second, Kubelet: KubeletConfig{Concurrency: 1, Timeout: time.Second, CAFile: "/nonexistent/ca.crt"}}, "--usage.kubelet-ca-file"},
-		{"unknown source", Flags{Source: "prometheus", Interval: time.Second}, "--usage.source"},
+		{"zero interval", Config{Source: SourceKubelet, Interval: 0}, "--usage.interval"},
+		{"zero concurrency", Config{Source: SourceKubelet, Interval: time.Second, Kubelet: KubeletConfig{Timeout: time.Second}}, "--usage.kubelet-concurrency"},
+		{"zero timeout", Config{Source: SourceKubelet, Interval: time.Second, Kubelet: KubeletConfig{Concurrency: 1}}, "--usage.kubelet-timeout"},
+		{"missing CA file", Config{Source: SourceKubelet, Interval: time.Second, Kubelet: KubeletConfig{Concurrency: 1, Timeout: time.Second, CAFile: "/nonexistent/ca.crt"}}, "--usage.kubelet-ca-file"},
+		{"unknown source", Config{Source: "prometheus", Interval: time.Second}, "--usage.source"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -449,7 +449,7 @@ func TestLoopRunsInBackground(t *testing.T) {
 	cancel()
 	<-col.done // the loop ends with its context
 
-	none, err := New(Flags{Source: SourceNone, Interval: time.Second}, Deps{}, log.NewNopLogger())
+	none, err := New(Config{Source: SourceNone, Interval: time.Second}, Deps{}, log.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

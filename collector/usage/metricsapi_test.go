@@ -177,7 +177,7 @@ func TestMetricsAPISource(t *testing.T) {
 			if tt.noNode {
 				d.PodNode = nil
 			}
-			col, err := New(Flags{Source: SourceMetricsAPI, Interval: time.Minute}, d, log.NewNopLogger())
+			col, err := New(Config{Source: SourceMetricsAPI, Interval: time.Minute}, d, log.NewNopLogger())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,45 +16,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/kubepulse/kubepulse/collector"
 )
-
-// Sources of usage, for --usage.source.
-const (
-	SourceKubelet    = "kubelet"
-	SourceMetricsAPI = "metrics-api"
-	SourceNone       = "none"
-)
-
-// Flags holds the collector's flag values.
-type Flags struct {
-	Source   string
-	Interval time.Duration
-	Kubelet  KubeletConfig
-}
-
-// AddFlags declares the --usage.* flags on f.
-func AddFlags(f collector.Flagger, c *Flags) {
-	f.Flag("usage.source", "Where container usage comes from: kubelet (each kubelet's /metrics/resource, direct), metrics-api (metrics.k8s.io PodMetrics) or none.").
-		Default(SourceKubelet).EnumVar(&c.Source, SourceKubelet, SourceMetricsAPI, SourceNone)
-	f.Flag("usage.interval", "How often usage is read in the background (not per Prometheus scrape).").
-		Default("15s").DurationVar(&c.Interval)
-	f.Flag("usage.kubelet-concurrency", "Kubelets read in parallel.").
-		Default("64").IntVar(&c.Kubelet.Concurrency)
-	f.Flag("usage.kubelet-timeout", "Timeout of one kubelet read (connect, TLS, headers and body).").
-		Default("5s").DurationVar(&c.Kubelet.Timeout)
-	f.Flag("usage.kubelet-path", "Kubelet endpoint to read; /metrics/cadvisor also works but is much larger.").
-		Default("/metrics/resource").StringVar(&c.Kubelet.Path)
-	f.Flag("usage.kubelet-token-file", "Bearer token sent to kubelets, re-read every round (rotated service-account tokens). Empty sends none.").
-		Default("/var/run/secrets/kubernetes.io/serviceaccount/token").StringVar(&c.Kubelet.TokenFile)
-	f.Flag("usage.kubelet-ca-file", "PEM CA bundle that signed the kubelets' serving certificates. Empty uses the system roots.").
-		Default("").StringVar(&c.Kubelet.CAFile)
-	f.Flag("usage.kubelet-insecure-skip-verify", "Do not verify kubelet serving certificates (kind, minikube and other self-signed kubelets).").
-		Default("false").BoolVar(&c.Kubelet.InsecureSkipVerify)
-	f.Flag("usage.kubelet-timestamps", "Expose the kubelet's sample timestamps instead of letting Prometheus stamp the scrape time.").
-		Default("false").BoolVar(&c.Kubelet.Timestamps)
-}
 
 // rounder is one background source.
 type rounder interface {
@@ -99,10 +61,19 @@ type Deps struct {
 	PodNode  func(namespace, pod string) string // metrics-api node label; may be nil
 	Lookup   LookupFunc                         // workload labels and limits; nil leaves them empty
 	Metrics  MetricsClientFunc                  // metrics-api mode
+	// Token is the cluster client's bearer token: out of cluster there is
+	// no service-account token file, so kubelets get the kubeconfig's
+	// token, as kubectl would send it. "" for none.
+	Token string
+	// Watch asks the cluster source for the pod and owner informers that
+	// Lookup and PodNode read; New calls it for the sources that use them.
+	// May be nil.
+	Watch func()
 }
 
-// New builds the collector for the configured source.
-func New(f Flags, d Deps, logger log.Logger) (*Collector, error) {
+// New builds the collector for the configured source: the one place that
+// decides what --usage.source means.
+func New(f Config, d Deps, logger log.Logger) (*Collector, error) {
 	if f.Interval <= 0 {
 		return nil, fmt.Errorf("--usage.interval must be positive, got %s", f.Interval)
 	}
@@ -111,6 +82,10 @@ func New(f Flags, d Deps, logger log.Logger) (*Collector, error) {
 	case SourceNone:
 		c.ready.Store(true)
 	case SourceKubelet:
+		d.watch()
+		if f.Kubelet.FallbackToken == "" {
+			f.Kubelet.FallbackToken = d.Token
+		}
 		if d.Nodes == nil {
 			return nil, errors.New("usage: kubelet source needs a node list")
 		}
@@ -122,6 +97,7 @@ func New(f Flags, d Deps, logger log.Logger) (*Collector, error) {
 		k.lookup = d.Lookup
 		c.src = kubeletRounder{k: k}
 	case SourceMetricsAPI:
+		d.watch()
 		if d.Metrics == nil {
 			return nil, errors.New("usage: metrics-api source needs a client")
 		}
@@ -136,6 +112,12 @@ func New(f Flags, d Deps, logger log.Logger) (*Collector, error) {
 		return nil, fmt.Errorf("--usage.source: unknown source %q (kubelet, metrics-api or none)", f.Source)
 	}
 	return c, nil
+}
+
+func (d Deps) watch() {
+	if d.Watch != nil {
+		d.Watch()
+	}
 }
 
 // Start runs the loop until ctx ends. It returns at once.

@@ -123,7 +123,7 @@ func TestMetricsAPINodeUsage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fm := &fakeMetrics{}
 			d := Deps{Metrics: func() (metricsclient.Interface, error) { return fm.client(), nil }}
-			col, err := New(Flags{Source: SourceMetricsAPI, Interval: time.Minute}, d, log.NewNopLogger())
+			col, err := New(Config{Source: SourceMetricsAPI, Interval: time.Minute}, d, log.NewNopLogger())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -161,7 +161,7 @@ func TestMetricsAPIRatios(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fm := &fakeMetrics{}
 			d := Deps{Lookup: fakeLookup(known), Metrics: func() (metricsclient.Interface, error) { return fm.client(), nil }}
-			col, err := New(Flags{Source: SourceMetricsAPI, Interval: time.Minute}, d, log.NewNopLogger())
+			col, err := New(Config{Source: SourceMetricsAPI, Interval: time.Minute}, d, log.NewNopLogger())
 			if err != nil {
 				t.Fatal(err)
 			}

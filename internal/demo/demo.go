@@ -25,7 +25,6 @@ import (
 	ltcollector "github.com/kubepulse/kubepulse/collector/loadtest"
 	"github.com/kubepulse/kubepulse/collector/logs"
 	"github.com/kubepulse/kubepulse/collector/usage"
-	"github.com/kubepulse/kubepulse/collector/usage/clusterdeps"
 	"github.com/kubepulse/kubepulse/collector/usage/kubelettest"
 	"github.com/kubepulse/kubepulse/internal/logging"
 	"github.com/kubepulse/kubepulse/loadtest/gen"
@@ -187,10 +186,10 @@ func (d *Demo) startCluster(ctx context.Context) error {
 	if err := os.WriteFile(tokenFile, []byte("demo-token"), 0o600); err != nil {
 		return err
 	}
-	f := usage.Flags{Source: usage.SourceKubelet, Interval: d.opts.Step, Kubelet: usage.KubeletConfig{
+	f := usage.Config{Source: usage.SourceKubelet, Interval: d.opts.Step, Kubelet: usage.KubeletConfig{
 		Path: kubelettest.Path, Timeout: 5 * time.Second, Concurrency: 8, TokenFile: tokenFile, CAFile: caFile,
 	}}
-	if d.usage, err = usage.New(f, clusterdeps.Deps(d.src, &f), log.With(d.logger, "collector", "usage")); err != nil {
+	if d.usage, err = usage.New(f, usage.ClusterDeps(d.src), log.With(d.logger, "collector", "usage")); err != nil {
 		return err
 	}
 	if err := d.kube.sync(ctx, d.sim); err != nil {

@@ -1,4 +1,4 @@
-package clusterdeps
+package usage_test
 
 import (
 	"bytes"
@@ -113,9 +113,9 @@ func TestKubeletThroughClusterSource(t *testing.T) {
 			sch := metafake.NewTestScheme()
 			_ = metav1.AddMetaToScheme(sch)
 			src := cluster.NewSource(tt.cfg, nil, client, metafake.NewSimpleMetadataClient(sch), log.NewNopLogger())
-			f := usage.Flags{Source: usage.SourceKubelet, Interval: time.Minute, Kubelet: usage.KubeletConfig{
+			f := usage.Config{Source: usage.SourceKubelet, Interval: time.Minute, Kubelet: usage.KubeletConfig{
 				Path: kubelettest.Path, Timeout: 5 * time.Second, Concurrency: 2, TokenFile: tokFile, CAFile: ca}}
-			col, err := usage.New(f, Deps(src, &f), log.NewNopLogger())
+			col, err := usage.New(f, usage.ClusterDeps(src), log.NewNopLogger())
 			if err != nil {
 				t.Fatal(err)
 			}
