@@ -70,7 +70,7 @@ func TestInputFlagEnablesCollector(t *testing.T) {
 		// usage reads nothing with source none, but still needs the cluster.
 		{"usage source none", []string{"--usage.source=none", "--loadtest.file=" + filepath.Join(dir, "results", "*.jtl")}, "loadtest", "--loadtest.file", "flag=--usage.source collectors=usage"},
 		// Cluster flags do nothing when the cluster collectors stepped aside.
-		{"cluster flag without a cluster", []string{"--namespaces=a", "--loadtest.file=" + filepath.Join(dir, "results", "*.jtl")}, "loadtest", "--loadtest.file", "flag=--namespaces collectors=node,pod,hpa,usage"},
+		{"cluster flag without a cluster", []string{"--namespaces=a", "--loadtest.file=" + filepath.Join(dir, "results", "*.jtl")}, "loadtest", "--loadtest.file", "flag=--namespaces collectors=node,pod,hpa,pdb,usage"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,5 +7,6 @@ import (
 	_ "github.com/kubepulse/kubepulse/collector/cluster"  // cluster access; node, pod, hpa
 	_ "github.com/kubepulse/kubepulse/collector/loadtest" // loadtest
 	_ "github.com/kubepulse/kubepulse/collector/logs"     // logs
+	_ "github.com/kubepulse/kubepulse/collector/pdb"      // pdb
 	_ "github.com/kubepulse/kubepulse/collector/usage"    // usage
 )

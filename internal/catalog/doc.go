@@ -7,13 +7,14 @@ import (
 )
 
 // collectorOrder is the order of the sections of docs/metrics.md.
-var collectorOrder = []string{"node", "pod", "hpa", "usage", "logs", "loadtest", "loadtest-generator", "exporter"}
+var collectorOrder = []string{"node", "pod", "hpa", "pdb", "usage", "logs", "loadtest", "loadtest-generator", "exporter"}
 
 // sectionIntro says where each collector's families come from.
 var sectionIntro = map[string]string{
 	"node":               "`--collector.node` (default on): node capacity, allocatable and what the node's pods request of it.",
 	"pod":                "`--collector.pod` (default on): container requests, limits, restarts and states; pod phase and owner; per-workload sums.",
 	"hpa":                "`--collector.hpa` (default on): HorizontalPodAutoscaler state.",
+	"pdb":                "`--collector.pdb` (default off): PodDisruptionBudget status, what a node drain may evict.",
 	"usage":              "`--collector.usage` (default on): CPU and memory usage from each kubelet's /metrics/resource or metrics.k8s.io, and what the exporter derives from it.",
 	"logs":               "`--collector.logs` (enabled by `--logs.path`): error lines and log health from the kubelet's container log files.",
 	"loadtest":           "`--collector.loadtest` (enabled by `--loadtest.file`): JMeter, Gatling and k6 results tailed live.",

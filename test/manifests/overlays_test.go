@@ -250,8 +250,12 @@ func exporterCollectors(args []string) (map[string]bool, error) {
 	if on["usage"] && source == "none" {
 		on["usage"] = false
 	}
+	if on["pdb"] {
+		return nil, fmt.Errorf("args %v: pdb is opt-in, the base RBAC cannot read PodDisruptionBudgets", args)
+	}
 	for c := range on {
-		if !slices.Contains([]string{"node", "pod", "hpa", "usage", "logs", "loadtest"}, c) {
+		// pdb is opt-in (its RBAC is not in the base): in neither workload.
+		if !slices.Contains([]string{"node", "pod", "hpa", "usage", "logs", "loadtest", "pdb"}, c) {
 			return nil, fmt.Errorf("collector %s is new: say in TestWorkloadWiring which workload runs it", c)
 		}
 	}
