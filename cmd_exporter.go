@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/pprof"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 	"github.com/kubepulse/kubepulse/collector"
 	_ "github.com/kubepulse/kubepulse/collector/all" // registers every collector
 	"github.com/kubepulse/kubepulse/internal/logging"
+	"github.com/kubepulse/kubepulse/internal/memlimit"
 )
 
 // exporterCommand declares `kubepulse exporter`: the web flags from
@@ -32,9 +34,17 @@ func exporterCommand(app *kingpin.Application) runFunc {
 	metricsPath := cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 	maxRequests := cmd.Flag("web.max-requests", "Maximum number of parallel scrape requests. Use 0 to disable.").Default("40").Int()
 	enablePprof := cmd.Flag("web.enable-pprof", "Serve Go profiling data under /debug/pprof/ (and link it from the landing page).").Default("false").Bool()
+	autoMem := cmd.Flag("auto-gomemlimit", "Set the Go runtime's soft memory limit (GOMEMLIMIT) to --auto-gomemlimit.ratio of the container's cgroup memory limit, as Prometheus does; an explicit GOMEMLIMIT wins.").Default("true").Bool()
+	autoMemRatio := cmd.Flag("auto-gomemlimit.ratio", "The share of the cgroup memory limit --auto-gomemlimit sets, in (0, 1].").Default("0.9").Float64()
 	collector.AddFlags(cmd)
 
 	return func(ctx context.Context, logger log.Logger) int {
+		if r := *autoMemRatio; r <= 0 || r > 1 {
+			return logging.Fatal(logger, "invalid flag", fmt.Errorf("--auto-gomemlimit.ratio must be in (0, 1], got %g", r))
+		}
+		if *autoMem {
+			setMemoryLimit(logger, *autoMemRatio)
+		}
 		return runExporter(ctx, logger, webFlags, *metricsPath, *maxRequests, *enablePprof)
 	}
 }
@@ -127,4 +137,20 @@ func runExporter(ctx context.Context, logger log.Logger, webFlags *web.FlagConfi
 		}
 	}
 	return code
+}
+
+// setMemoryLimit applies --auto-gomemlimit. Outside a memory-limited cgroup
+// there is nothing to derive the limit from, which is logged, not fatal.
+func setMemoryLimit(logger log.Logger, ratio float64) {
+	limit, src, err := memlimit.Apply(memlimit.DefaultFiles, ratio)
+	switch {
+	case errors.Is(err, memlimit.ErrNoLimit):
+		level.Debug(logger).Log("msg", "no cgroup memory limit; GOMEMLIMIT left unset")
+	case err != nil:
+		level.Warn(logger).Log("msg", "cannot derive GOMEMLIMIT from the cgroup; left unset", "file", src, "err", err)
+	case src == "GOMEMLIMIT":
+		level.Info(logger).Log("msg", "GOMEMLIMIT is set in the environment; --auto-gomemlimit leaves it")
+	default:
+		level.Info(logger).Log("msg", "GOMEMLIMIT set from the cgroup memory limit", "limit_bytes", limit, "ratio", ratio, "file", src)
+	}
 }

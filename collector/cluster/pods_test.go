@@ -1,9 +1,7 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
-	"reflect"
 	"testing"
 	"time"
 
@@ -11,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
 )
 
 // jobPod is a pod of Job nightly-1 (of CronJob nightly) in namespace b.
@@ -221,59 +220,44 @@ func TestContainerLookup(t *testing.T) {
 	}
 }
 
-// stripPod must keep everything the render and the sums read: a stripped
-// pod renders the same bytes and the same node sums, and stripping twice
-// changes nothing.
-func TestStripPodKeepsEverySeries(t *testing.T) {
-	objs, _ := fixtureObjects(t)
-	pods := []*v1.Pod{}
-	for _, o := range objs {
-		if p, ok := o.(*v1.Pod); ok {
-			pods = append(pods, p)
-		}
-	}
-	crash := jobPod("crash", v1.PodRunning)
-	crash.Status.ContainerStatuses = []v1.ContainerStatus{{Name: "c", RestartCount: 3, Image: "x", ImageID: "y",
-		State:                v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "back-off 5m"}},
-		LastTerminationState: v1.ContainerState{Terminated: &v1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137}}}}
-	unsched := jobPod("unsched", v1.PodPending)
-	unsched.Spec.NodeName = ""
-	unsched.Status.Conditions = []v1.PodCondition{{Type: v1.PodReady, Status: v1.ConditionFalse},
-		{Type: v1.PodScheduled, Status: v1.ConditionFalse, Reason: v1.PodReasonUnschedulable, Message: "0/3 nodes"}}
-	pods = append(pods, crash, unsched, jobPod("done", v1.PodSucceeded))
-	w := workloadRef{"ReplicaSet", "rs", "Deployment", "d"}
-	render := func(p *v1.Pod) string {
-		r := newPodRender()
-		r.set(p, w)
-		var b bytes.Buffer
-		if err := r.store.WriteRaw(&b); err != nil {
+// The watch-list stream: the reflector's temporary store applies the sink's
+// transformer to every pod as it arrives, which renders it and keeps only
+// its name; the final Replace gets those names and drops pods missing from
+// the stream.
+func TestWatchListTransformerRendersOnArrival(t *testing.T) {
+	objs, owners := fixtureObjects(t)
+	f := newFixture(t, Config{}, objs, owners)
+	sink := &podSink{s: f.src, st: &sourceStatus{}, keys: map[string]struct{}{}}
+	tmp := cache.NewStore(cache.DeletionHandlingMetaNamespaceKeyFunc, cache.WithTransformer(sink.Transformer()))
+	phase := func(name string) string { return key("kubepulse_pod_phase", "namespace", "b", "pod", name, "phase", "Running") }
+	for _, n := range []string{"streamed-1", "streamed-2"} {
+		if err := tmp.Add(jobPod(n, v1.PodRunning)); err != nil {
 			t.Fatal(err)
 		}
-		return b.String()
 	}
-	for _, p := range pods {
-		t.Run(p.Name, func(t *testing.T) {
-			o, _ := stripPod(p)
-			s := o.(*v1.Pod)
-			if got, want := render(s), render(p); got != want {
-				t.Errorf("stripped pod renders\n%s\nwant\n%s", got, want)
-			}
-			if !podRequests(s).equal(podRequests(p)) || !podLimits(s).equal(podLimits(p)) {
-				t.Errorf("stripped pod sums differ: %v/%v, want %v/%v", podRequests(s), podLimits(s), podRequests(p), podLimits(p))
-			}
-			if !reflect.DeepEqual(limitsOf(s, nil), limitsOf(p, nil)) {
-				t.Errorf("stripped pod limits differ")
-			}
-			o2, _ := stripPod(s)
-			if !reflect.DeepEqual(o2, s) {
-				t.Errorf("stripping twice changed the pod")
-			}
-			if s.ManagedFields != nil || s.Annotations != nil || s.Labels != nil {
-				t.Errorf("metadata not stripped: %+v", s.ObjectMeta)
-			}
-		})
+	for _, o := range tmp.List() {
+		if _, ok := o.(*metav1.PartialObjectMetadata); !ok {
+			t.Fatalf("the temporary store holds a %T, want only the pod's name", o)
+		}
 	}
-	if o, _ := stripPod("not a pod"); o != "not a pod" {
-		t.Errorf("non-pod changed")
+	if got := f.render(t); got[phase("streamed-1")] != 1 || got[phase("streamed-2")] != 1 {
+		t.Fatalf("pods not rendered on arrival: %v", got)
+	}
+	// The stream's end: streamed-2 was deleted meanwhile.
+	if err := tmp.Delete(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "b", Name: "streamed-2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Replace(tmp.List(), "1"); err != nil {
+		t.Fatal(err)
+	}
+	got := f.render(t)
+	if got[phase("streamed-1")] != 1 {
+		t.Errorf("streamed-1 lost at Replace")
+	}
+	if _, ok := got[phase("streamed-2")]; ok {
+		t.Errorf("streamed-2 kept after a Replace without it")
+	}
+	if !sink.synced.Load() {
+		t.Error("the sink is not synced after Replace")
 	}
 }

@@ -78,9 +78,25 @@ func podKey(p *v1.Pod) string { return p.Namespace + "/" + p.Name }
 
 var _ cache.TransformingStore = (*podSink)(nil)
 
-// Transformer makes the reflector strip pods as the initial list streams in
-// (cache.TransformingStore); events then arrive already stripped.
-func (k *podSink) Transformer() cache.TransformFunc { return stripPod }
+// Transformer is applied by the reflector's watch-list stream, which holds
+// the whole initial list in a temporary store before the first Replace: the
+// pod is rendered as it arrives and only its name stays in that store, so
+// 150k pods never sit decoded in memory at once. Replace then only
+// reconciles names. (Watch events and a paginated list arrive as pods.)
+func (k *podSink) Transformer() cache.TransformFunc {
+	return func(o any) (any, error) {
+		p, ok := o.(*v1.Pod)
+		if !ok {
+			return o, nil
+		}
+		k.st.event()
+		k.mu.Lock()
+		k.keys[podKey(p)] = struct{}{}
+		k.mu.Unlock()
+		k.s.podEvent(p)
+		return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name, UID: p.UID}}, nil
+	}
+}
 
 func (k *podSink) Add(o any) error { return k.Update(o) }
 func (k *podSink) Resync() error   { return nil }
@@ -119,9 +135,12 @@ func (k *podSink) Replace(list []any, _ string) error {
 	k.st.event()
 	keys := make(map[string]struct{}, len(list))
 	for _, o := range list {
-		if p, ok := o.(*v1.Pod); ok {
+		switch p := o.(type) {
+		case *v1.Pod: // a paginated list: render it now
 			keys[podKey(p)] = struct{}{}
 			k.s.podEvent(p)
+		case *metav1.PartialObjectMetadata: // rendered by Transformer
+			keys[p.Namespace+"/"+p.Name] = struct{}{}
 		}
 	}
 	k.mu.Lock()

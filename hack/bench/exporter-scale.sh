@@ -12,6 +12,7 @@
 # Variants: KUBEPULSE_SCALE_GOMEMLIMIT=off,768MiB (default), scrapes per
 # variant: KUBEPULSE_SCALE_SCRAPES=7. KUBEPULSE_SCALE_BASELINE_BIN=<older
 # kubepulse binary> adds it as a "baseline" variant on the same apiserver.
+# KUBEPULSE_SCALE_PPROF_DIR=<dir> saves each variant's heap profile after the scrapes.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"

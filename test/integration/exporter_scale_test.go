@@ -80,8 +80,12 @@ func measureExporter(b *testing.B, bin, kubeconfig, memlimit string, scrapes int
 		b.Fatal(err)
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	cmd := exec.Command(bin, "exporter", "--web.listen-address=127.0.0.1:"+strconv.Itoa(port),
-		"--kubeconfig="+kubeconfig, "--usage.source=none")
+	args := []string{"exporter", "--web.listen-address=127.0.0.1:" + strconv.Itoa(port), "--kubeconfig=" + kubeconfig, "--usage.source=none"}
+	profDir := os.Getenv("KUBEPULSE_SCALE_PPROF_DIR")
+	if profDir != "" {
+		args = append(args, "--web.enable-pprof")
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = os.Environ()
 	if memlimit != "off" {
 		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+memlimit)
@@ -126,6 +130,13 @@ func measureExporter(b *testing.B, bin, kubeconfig, memlimit string, scrapes int
 	plainT, plainB := curlScrapes(b, url, false, scrapes)
 	gzipT, gzipB := curlScrapes(b, url, true, scrapes)
 	rss, peak := procMiB(b, cmd.Process.Pid, "VmRSS"), procMiB(b, cmd.Process.Pid, "VmHWM")
+	if profDir != "" {
+		// The heap after the scrapes, for go tool pprof (inuse and alloc).
+		name := filepath.Join(profDir, fmt.Sprintf("heap-%s-%s.pb.gz", filepath.Base(bin), memlimit))
+		if out, err := exec.Command("curl", "-sS", "-o", name, url+"/debug/pprof/heap").CombinedOutput(); err != nil {
+			b.Errorf("saving the heap profile: %v: %s", err, out)
+		}
+	}
 	b.ReportMetric(sync.Seconds(), "sync-s")
 	b.ReportMetric(plainT, "plain-p50-s")
 	b.ReportMetric(plainB/1e6, "plain-MB")
