@@ -229,7 +229,9 @@ func TestWatchListTransformerRendersOnArrival(t *testing.T) {
 	f := newFixture(t, Config{}, objs, owners)
 	sink := &podSink{s: f.src, st: &sourceStatus{}, keys: map[string]struct{}{}}
 	tmp := cache.NewStore(cache.DeletionHandlingMetaNamespaceKeyFunc, cache.WithTransformer(sink.Transformer()))
-	phase := func(name string) string { return key("kubepulse_pod_phase", "namespace", "b", "pod", name, "phase", "Running") }
+	phase := func(name string) string {
+		return key("kubepulse_pod_phase", "namespace", "b", "pod", name, "phase", "Running")
+	}
 	for _, n := range []string{"streamed-1", "streamed-2"} {
 		if err := tmp.Add(jobPod(n, v1.PodRunning)); err != nil {
 			t.Fatal(err)

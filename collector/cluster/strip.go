@@ -78,4 +78,3 @@ func stripMeta(o any) (any, error) {
 	}
 	return &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta, ObjectMeta: stripMetaOf(&m.ObjectMeta)}, nil
 }
-
