@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/pprof"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -72,6 +73,7 @@ func runExporter(ctx context.Context, logger log.Logger, webFlags *web.FlagConfi
 	if err := set.Start(ctx); err != nil {
 		return logging.Fatal(logger, "cannot start collectors", err)
 	}
+	go releaseAfterSync(ctx, logger, set.Ready)
 
 	mux := http.NewServeMux()
 	mux.Handle(metricsPath, set.Handler(collector.HandlerOpts{Gatherer: base, MaxRequests: maxRequests, Logger: logger}))
@@ -152,5 +154,26 @@ func setMemoryLimit(logger log.Logger, ratio float64) {
 		level.Info(logger).Log("msg", "GOMEMLIMIT is set in the environment; --auto-gomemlimit leaves it")
 	default:
 		level.Info(logger).Log("msg", "GOMEMLIMIT set from the cgroup memory limit", "limit_bytes", limit, "ratio", ratio, "file", src)
+	}
+}
+
+// releaseAfterSync returns the initial list's memory to the OS once every
+// collector has synced: the list and its decoding are the process's peak,
+// and the runtime would otherwise hand the freed pages back only slowly,
+// leaving RSS near that peak for minutes.
+func releaseAfterSync(ctx context.Context, logger log.Logger, ready func() (bool, []string)) {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if ok, _ := ready(); ok {
+			debug.FreeOSMemory()
+			level.Debug(logger).Log("msg", "initial sync done; freed memory returned to the OS")
+			return
+		}
 	}
 }
